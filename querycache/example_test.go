@@ -10,9 +10,9 @@ import (
 	"github.com/hotread/hotread/querycache"
 )
 
-// An Entry caches a query keyed by its parameter. Here the fill stands in
-// for a database query that returns sql.ErrNoRows for users without a
-// prompt; NotFound stores that answer too.
+// An Entry caches a query keyed by its parameter. The fill here plays a
+// database query that returns sql.ErrNoRows for users without a prompt,
+// and NotFound stores that answer too.
 func ExampleEntry() {
 	prompts := map[string]string{"alice": "Answer briefly."}
 	queries := 0
