@@ -1,0 +1,26 @@
+//go:build linux
+
+package pgserver
+
+import (
+	"errors"
+	"syscall"
+)
+
+// procAttr runs a child in its own process group, so that a terminal's
+// SIGINT reaches only this process and Close stops the server in order. It
+// switches the child to acct when acct is not nil, and has the kernel send
+// deathSignal to the child when the thread that started it ends.
+func procAttr(acct *account, deathSignal syscall.Signal) *syscall.SysProcAttr {
+	attr := &syscall.SysProcAttr{Setpgid: true, Pdeathsig: deathSignal}
+	if acct != nil {
+		attr.Credential = &syscall.Credential{Uid: acct.uid, Gid: acct.gid}
+	}
+	return attr
+}
+
+// processAlive reports whether a process with the pid exists. A process of
+// another user counts as alive.
+func processAlive(pid int) bool {
+	return !errors.Is(syscall.Kill(pid, 0), syscall.ESRCH)
+}
