@@ -12,7 +12,8 @@
 //
 // PostgreSQL refuses to run as root. When the process runs as root, initdb
 // and the server run as the postgres system user, which Debian's postgresql
-// package creates. On Linux the private server receives SIGQUIT
+// package creates; the temporary directory ($TMPDIR, or /tmp) must then be
+// reachable by that user. On Linux the private server receives SIGQUIT
 // (immediate shutdown) when the process that started it dies, so a killed
 // test binary leaves no server behind. Its directory then stays until the
 // next [Start] in any process removes it.
