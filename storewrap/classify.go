@@ -6,7 +6,8 @@ import (
 	"github.com/hotread/hotread/chatdb"
 )
 
-// class is how a Querier treats one method of [chatdb.Querier].
+// class is the treatment that a Querier gives one method of
+// [chatdb.Querier].
 type class uint8
 
 const (

@@ -11,7 +11,7 @@ import (
 )
 
 // InsertChatProvider forwards to the wrapped Querier and, on success,
-// invalidates the providers and every model config.
+// invalidates the providers, every model config and the default.
 func (q *Querier) InsertChatProvider(
 	ctx context.Context,
 	arg chatdb.InsertChatProviderParams,
@@ -23,7 +23,7 @@ func (q *Querier) InsertChatProvider(
 }
 
 // UpdateChatProvider forwards to the wrapped Querier and, on success,
-// invalidates the providers and every model config.
+// invalidates the providers, every model config and the default.
 func (q *Querier) UpdateChatProvider(
 	ctx context.Context,
 	arg chatdb.UpdateChatProviderParams,
@@ -35,7 +35,7 @@ func (q *Querier) UpdateChatProvider(
 }
 
 // DeleteChatProvider forwards to the wrapped Querier and, on success,
-// invalidates the providers and every model config.
+// invalidates the providers, every model config and the default.
 func (q *Querier) DeleteChatProvider(ctx context.Context, id uuid.UUID) error {
 	return mutateExec(ctx, q, "DeleteChatProvider", id, func(next chatdb.Querier) error {
 		return next.DeleteChatProvider(ctx, id)

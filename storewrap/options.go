@@ -73,9 +73,9 @@ type Options struct {
 	Logger *slog.Logger
 
 	// Context is the parent of the server context, under which every cache
-	// fill runs. Cancelling it has the effect of [Querier.Close] on fills:
-	// running ones see the cancellation and later misses fail. Nil means
-	// context.Background().
+	// fill runs. Once it is done, running fills see the cancellation and
+	// hot reads skip the caches, as after [Querier.Close]; Close must still
+	// be called. Nil means context.Background().
 	Context context.Context
 
 	// DB is the database that the wrapped Querier uses. It is needed by

@@ -23,6 +23,10 @@ import (
 //
 // Values returned by the cached reads are owned by the caller: each caller
 // gets its own copy of slices and of [chatdb.ChatModelConfig.Options].
+//
+// A mutation outside a transaction goes to the wrapped Querier, unless
+// [Options.DB] is set and publishing is on: it then runs with its
+// notification in a short transaction of DB, through [Options.TxQuerier].
 type Querier struct {
 	// next is the Querier that methods forward to: the wrapped one, or one
 	// bound to a transaction.
@@ -36,7 +40,7 @@ type Querier struct {
 
 var _ chatdb.Querier = (*Querier)(nil)
 
-// state is what a Querier shares with its transaction-bound copies.
+// state is the part of a Querier that its transaction-bound copies share.
 type state struct {
 	next   chatdb.Querier // the wrapped Querier; fills always use it
 	opts   Options        // validated, with defaults applied
@@ -52,7 +56,6 @@ type state struct {
 	//lint:ignore U1000 the listener's hooks in listener_start.go will use it.
 	listener listener
 
-	closed    atomic.Bool
 	closeOnce sync.Once
 
 	notifyFailures atomic.Uint64
@@ -151,7 +154,8 @@ func (s *state) buildCaches() error {
 // the wrapped Querier, so they never return data that the stopped listener
 // could no longer invalidate, and mutations are forwarded and published as
 // before. A read that was waiting for a fill when Close ran is sent to the
-// wrapped Querier again under the caller's context.
+// wrapped Querier again under the caller's context. The same holds once
+// [Options.Context] is done, but only Close stops what New started.
 func (q *Querier) Close() error {
 	if q.tx != nil {
 		return ErrTxBound
@@ -159,7 +163,6 @@ func (q *Querier) Close() error {
 	s := q.s
 	var err error
 	s.closeOnce.Do(func() {
-		s.closed.Store(true)
 		s.cancel()
 		err = q.stopListener()
 	})

@@ -14,7 +14,7 @@ import (
 func (q *Querier) GetEnabledChatProviders(ctx context.Context) ([]chatdb.ChatProvider, error) {
 	if c := q.s.providers; c != nil && q.useCache() {
 		providers, err := c.Get(ctx)
-		if err == nil || !q.s.closed.Load() {
+		if err == nil || q.s.ctx.Err() == nil {
 			return providers, err
 		}
 	}
@@ -29,7 +29,7 @@ func (q *Querier) GetEnabledChatProviders(ctx context.Context) ([]chatdb.ChatPro
 func (q *Querier) GetChatModelConfigByID(ctx context.Context, id uuid.UUID) (chatdb.ChatModelConfig, error) {
 	if c := q.s.modelConfig; c != nil && q.useCache() {
 		config, err := c.Get(ctx, id)
-		if err == nil || !q.s.closed.Load() {
+		if err == nil || q.s.ctx.Err() == nil {
 			return config, err
 		}
 	}
@@ -44,7 +44,7 @@ func (q *Querier) GetChatModelConfigByID(ctx context.Context, id uuid.UUID) (cha
 func (q *Querier) GetDefaultChatModelConfig(ctx context.Context) (chatdb.ChatModelConfig, error) {
 	if c := q.s.defaultModelConfig; c != nil && q.useCache() {
 		config, err := c.Get(ctx)
-		if err == nil || !q.s.closed.Load() {
+		if err == nil || q.s.ctx.Err() == nil {
 			return config, err
 		}
 	}
@@ -61,7 +61,7 @@ func (q *Querier) GetUserChatCustomPrompt(
 ) (chatdb.UserChatCustomPrompt, error) {
 	if c := q.s.userPrompt; c != nil && q.useCache() {
 		prompt, err := c.Get(ctx, userID)
-		if err == nil || !q.s.closed.Load() {
+		if err == nil || q.s.ctx.Err() == nil {
 			return prompt, err
 		}
 	}
@@ -70,8 +70,9 @@ func (q *Querier) GetUserChatCustomPrompt(
 
 // useCache reports whether a hot read may be served from a cache. It may
 // not inside a transaction, whose own writes the cache does not hold, nor
-// after Close. A read that failed because Close cancelled its fill is
-// retried on the wrapped Querier by the caller of useCache.
+// once the server context is done. A read that failed because the server
+// context ended during its fill is sent to the wrapped Querier again by
+// the caller of useCache.
 func (q *Querier) useCache() bool {
-	return q.tx == nil && !q.s.closed.Load() && !q.bypassCache()
+	return q.tx == nil && q.s.ctx.Err() == nil && !q.bypassCache()
 }

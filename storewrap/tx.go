@@ -133,10 +133,10 @@ func (tx *Tx) finish() []Invalidation {
 }
 
 // addInvalidations records the invalidations of a mutation that succeeded
-// in the transaction. If the transaction ended meanwhile, which only a
-// caller racing Commit with a mutation can cause, they apply at once:
-// whether the mutation committed is unknown, and an extra invalidation
-// costs a query where a lost one would serve stale data.
+// in the transaction. Only a caller who races Commit with a mutation can
+// make the transaction end before this call. The invalidations then apply
+// at once, because whether the mutation committed is unknown, and an extra
+// invalidation costs a query where a lost one would serve stale data.
 func (tx *Tx) addInvalidations(invs []Invalidation) {
 	tx.mu.Lock()
 	if !tx.done {
