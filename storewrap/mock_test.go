@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"reflect"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -230,10 +231,12 @@ type recorder struct {
 	results map[string][]any
 	// err is returned by every method.
 	err error
-	// onCall, when set, runs at the start of every call.
-	onCall func(ctx context.Context, method string)
+	// onCall, when set, runs at the start of every call. An error it
+	// returns replaces err.
+	onCall func(ctx context.Context, method string) error
 
-	calls []recordedCall
+	mu    sync.Mutex
+	calls []recordedCall // guarded by mu
 }
 
 type recordedCall struct {
@@ -245,15 +248,20 @@ var _ chatdb.Querier = (*recorder)(nil)
 
 var querierType = reflect.TypeFor[chatdb.Querier]()
 
-// invoke records a call of method and returns its preset results, without
-// the error.
-func (r *recorder) invoke(ctx context.Context, method string, args ...any) []any {
+// invoke records a call of method and returns its preset results and
+// error.
+func (r *recorder) invoke(ctx context.Context, method string, args ...any) ([]any, error) {
+	err := r.err
 	if r.onCall != nil {
-		r.onCall(ctx, method)
+		if callErr := r.onCall(ctx, method); callErr != nil {
+			err = callErr
+		}
 	}
+	r.mu.Lock()
 	r.calls = append(r.calls, recordedCall{method: method, args: append([]any{ctx}, args...)})
+	r.mu.Unlock()
 	if res, ok := r.results[method]; ok {
-		return res
+		return res, err
 	}
 	m, ok := querierType.MethodByName(method)
 	if !ok {
@@ -263,126 +271,143 @@ func (r *recorder) invoke(ctx context.Context, method string, args ...any) []any
 	for i := range m.Type.NumOut() - 1 {
 		zeros = append(zeros, reflect.Zero(m.Type.Out(i)).Interface())
 	}
-	return zeros
+	return zeros, err
 }
 
 func (r *recorder) ClearDefaultChatModelConfig(ctx context.Context) error {
-	r.invoke(ctx, "ClearDefaultChatModelConfig")
-	return r.err
+	_, err := r.invoke(ctx, "ClearDefaultChatModelConfig")
+	return err
 }
 
 func (r *recorder) CountChatMessages(ctx context.Context) (int64, error) {
-	return r.invoke(ctx, "CountChatMessages")[0].(int64), r.err
+	res, err := r.invoke(ctx, "CountChatMessages")
+	return res[0].(int64), err
 }
 
 func (r *recorder) DeleteChatModelConfig(ctx context.Context, id uuid.UUID) error {
-	r.invoke(ctx, "DeleteChatModelConfig", id)
-	return r.err
+	_, err := r.invoke(ctx, "DeleteChatModelConfig", id)
+	return err
 }
 
 func (r *recorder) DeleteChatProvider(ctx context.Context, id uuid.UUID) error {
-	r.invoke(ctx, "DeleteChatProvider", id)
-	return r.err
+	_, err := r.invoke(ctx, "DeleteChatProvider", id)
+	return err
 }
 
 func (r *recorder) DeleteUserChatCustomPrompt(ctx context.Context, userID uuid.UUID) error {
-	r.invoke(ctx, "DeleteUserChatCustomPrompt", userID)
-	return r.err
+	_, err := r.invoke(ctx, "DeleteUserChatCustomPrompt", userID)
+	return err
 }
 
 func (r *recorder) GetChatByID(ctx context.Context, id uuid.UUID) (chatdb.Chat, error) {
-	return r.invoke(ctx, "GetChatByID", id)[0].(chatdb.Chat), r.err
+	res, err := r.invoke(ctx, "GetChatByID", id)
+	return res[0].(chatdb.Chat), err
 }
 
 func (r *recorder) GetChatModelConfigByID(ctx context.Context, id uuid.UUID) (chatdb.ChatModelConfig, error) {
-	return r.invoke(ctx, "GetChatModelConfigByID", id)[0].(chatdb.ChatModelConfig), r.err
+	res, err := r.invoke(ctx, "GetChatModelConfigByID", id)
+	return res[0].(chatdb.ChatModelConfig), err
 }
 
 func (r *recorder) GetChatProviderByID(ctx context.Context, id uuid.UUID) (chatdb.ChatProvider, error) {
-	return r.invoke(ctx, "GetChatProviderByID", id)[0].(chatdb.ChatProvider), r.err
+	res, err := r.invoke(ctx, "GetChatProviderByID", id)
+	return res[0].(chatdb.ChatProvider), err
 }
 
 func (r *recorder) GetDefaultChatModelConfig(ctx context.Context) (chatdb.ChatModelConfig, error) {
-	return r.invoke(ctx, "GetDefaultChatModelConfig")[0].(chatdb.ChatModelConfig), r.err
+	res, err := r.invoke(ctx, "GetDefaultChatModelConfig")
+	return res[0].(chatdb.ChatModelConfig), err
 }
 
 func (r *recorder) GetEnabledChatProviders(ctx context.Context) ([]chatdb.ChatProvider, error) {
-	return r.invoke(ctx, "GetEnabledChatProviders")[0].([]chatdb.ChatProvider), r.err
+	res, err := r.invoke(ctx, "GetEnabledChatProviders")
+	return res[0].([]chatdb.ChatProvider), err
 }
 
 func (r *recorder) GetUserChatCustomPrompt(
 	ctx context.Context,
 	userID uuid.UUID,
 ) (chatdb.UserChatCustomPrompt, error) {
-	return r.invoke(ctx, "GetUserChatCustomPrompt", userID)[0].(chatdb.UserChatCustomPrompt), r.err
+	res, err := r.invoke(ctx, "GetUserChatCustomPrompt", userID)
+	return res[0].(chatdb.UserChatCustomPrompt), err
 }
 
 func (r *recorder) InsertChat(ctx context.Context, arg chatdb.InsertChatParams) (chatdb.Chat, error) {
-	return r.invoke(ctx, "InsertChat", arg)[0].(chatdb.Chat), r.err
+	res, err := r.invoke(ctx, "InsertChat", arg)
+	return res[0].(chatdb.Chat), err
 }
 
 func (r *recorder) InsertChatMessage(
 	ctx context.Context,
 	arg chatdb.InsertChatMessageParams,
 ) (chatdb.ChatMessage, error) {
-	return r.invoke(ctx, "InsertChatMessage", arg)[0].(chatdb.ChatMessage), r.err
+	res, err := r.invoke(ctx, "InsertChatMessage", arg)
+	return res[0].(chatdb.ChatMessage), err
 }
 
 func (r *recorder) InsertChatModelConfig(
 	ctx context.Context,
 	arg chatdb.InsertChatModelConfigParams,
 ) (chatdb.ChatModelConfig, error) {
-	return r.invoke(ctx, "InsertChatModelConfig", arg)[0].(chatdb.ChatModelConfig), r.err
+	res, err := r.invoke(ctx, "InsertChatModelConfig", arg)
+	return res[0].(chatdb.ChatModelConfig), err
 }
 
 func (r *recorder) InsertChatProvider(
 	ctx context.Context,
 	arg chatdb.InsertChatProviderParams,
 ) (chatdb.ChatProvider, error) {
-	return r.invoke(ctx, "InsertChatProvider", arg)[0].(chatdb.ChatProvider), r.err
+	res, err := r.invoke(ctx, "InsertChatProvider", arg)
+	return res[0].(chatdb.ChatProvider), err
 }
 
 func (r *recorder) ListChatMessages(ctx context.Context, chatID uuid.UUID) ([]chatdb.ChatMessage, error) {
-	return r.invoke(ctx, "ListChatMessages", chatID)[0].([]chatdb.ChatMessage), r.err
+	res, err := r.invoke(ctx, "ListChatMessages", chatID)
+	return res[0].([]chatdb.ChatMessage), err
 }
 
 func (r *recorder) ListChatModelConfigs(ctx context.Context) ([]chatdb.ChatModelConfig, error) {
-	return r.invoke(ctx, "ListChatModelConfigs")[0].([]chatdb.ChatModelConfig), r.err
+	res, err := r.invoke(ctx, "ListChatModelConfigs")
+	return res[0].([]chatdb.ChatModelConfig), err
 }
 
 func (r *recorder) ListChatProviders(ctx context.Context) ([]chatdb.ChatProvider, error) {
-	return r.invoke(ctx, "ListChatProviders")[0].([]chatdb.ChatProvider), r.err
+	res, err := r.invoke(ctx, "ListChatProviders")
+	return res[0].([]chatdb.ChatProvider), err
 }
 
 func (r *recorder) NotifyInvalidation(ctx context.Context, arg chatdb.NotifyInvalidationParams) error {
-	r.invoke(ctx, "NotifyInvalidation", arg)
-	return r.err
+	_, err := r.invoke(ctx, "NotifyInvalidation", arg)
+	return err
 }
 
 func (r *recorder) SetDefaultChatModelConfig(ctx context.Context, id uuid.UUID) error {
-	r.invoke(ctx, "SetDefaultChatModelConfig", id)
-	return r.err
+	_, err := r.invoke(ctx, "SetDefaultChatModelConfig", id)
+	return err
 }
 
 func (r *recorder) UpdateChatModelConfig(
 	ctx context.Context,
 	arg chatdb.UpdateChatModelConfigParams,
 ) (chatdb.ChatModelConfig, error) {
-	return r.invoke(ctx, "UpdateChatModelConfig", arg)[0].(chatdb.ChatModelConfig), r.err
+	res, err := r.invoke(ctx, "UpdateChatModelConfig", arg)
+	return res[0].(chatdb.ChatModelConfig), err
 }
 
 func (r *recorder) UpdateChatProvider(
 	ctx context.Context,
 	arg chatdb.UpdateChatProviderParams,
 ) (chatdb.ChatProvider, error) {
-	return r.invoke(ctx, "UpdateChatProvider", arg)[0].(chatdb.ChatProvider), r.err
+	res, err := r.invoke(ctx, "UpdateChatProvider", arg)
+	return res[0].(chatdb.ChatProvider), err
 }
 
 func (r *recorder) UpsertUserChatCustomPrompt(
 	ctx context.Context,
 	arg chatdb.UpsertUserChatCustomPromptParams,
 ) (chatdb.UserChatCustomPrompt, error) {
-	return r.invoke(ctx, "UpsertUserChatCustomPrompt", arg)[0].(chatdb.UserChatCustomPrompt), r.err
+	res, err := r.invoke(ctx, "UpsertUserChatCustomPrompt", arg)
+	return res[0].(chatdb.UserChatCustomPrompt), err
 }
 
 // fillValue returns a value of type typ whose every field, element and
