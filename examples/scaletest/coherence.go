@@ -39,8 +39,16 @@ type versionKey struct {
 // commit is one committed value of a key, identified by its fingerprint.
 type commit struct {
 	fingerprint uint64
-	at          time.Time // when the commit had completed; zero for the seeded value
+	// at is when the commit had completed: zero for the seeded value, and
+	// pendingCommit while the admin's mutation runs.
+	at time.Time
 }
+
+// pendingCommit is the commit time of a value whose mutation has not
+// returned yet. A read may already see such a value, because the commit
+// completes in the database before the mutation returns, so it counts as
+// newer than every read.
+var pendingCommit = time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)
 
 // versionBook records, for every key that the hot reads return, the
 // fingerprint of each committed value and when its commit completed. The
@@ -75,15 +83,27 @@ func newVersionBook(ds *dataset) *versionBook {
 	return b
 }
 
-// record appends the new fingerprints of keys, all changed by one commit
-// that has just completed. The commit time is read with the lock held, so
-// that a read that starts after it is checked against the new value.
-func (b *versionBook) record(changes map[versionKey]uint64) {
+// prepare appends the new fingerprints of keys that one mutation is about
+// to change, as pending. The admin calls it before the mutation and
+// complete after it.
+func (b *versionBook) prepare(changes map[versionKey]uint64) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for k, fingerprint := range changes {
+		b.history[k] = append(b.history[k], commit{fingerprint: fingerprint, at: pendingCommit})
+	}
+}
+
+// complete sets the commit time of the values that prepare appended for
+// keys to now. The time is read with the lock held, so that a read that
+// begins after it is checked against the new values.
+func (b *versionBook) complete(keys map[versionKey]uint64) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	at := time.Now()
-	for k, fingerprint := range changes {
-		b.history[k] = append(b.history[k], commit{fingerprint: fingerprint, at: at})
+	for k := range keys {
+		h := b.history[k]
+		h[len(h)-1].at = at
 	}
 }
 
@@ -93,7 +113,8 @@ func (b *versionBook) record(changes map[versionKey]uint64) {
 // returns an error when no commit of key had that value.
 //
 // A value that was committed more than once is matched with its newest
-// commit, so a read that returns the current value is never stale.
+// commit, so a read that returns the current value is never stale. A
+// pending value counts as newer than every read.
 func (b *versionBook) staleness(key versionKey, fingerprint uint64, began time.Time) (time.Duration, error) {
 	b.mu.RLock()
 	defer b.mu.RUnlock()
@@ -353,56 +374,87 @@ func (a *admin) suffix() string {
 	return " v" + strconv.Itoa(a.version)
 }
 
+// mutateRecorded records changed as pending in the book, runs mutate and
+// then completes the commit. The values must be predicted before the
+// mutation, because another replica may read them as soon as the database
+// has committed, before mutate returns.
+func (a *admin) mutateRecorded(changed map[versionKey]uint64, mutate func() error) error {
+	a.book.prepare(changed)
+	if err := mutate(); err != nil {
+		return err
+	}
+	a.book.complete(changed)
+	return nil
+}
+
 // updateProvider renames and re-keys a provider, and enables or disables
 // it one time in three.
 func (a *admin) updateProvider(ctx context.Context) error {
 	p := &a.providers[a.rng.IntN(len(a.providers))]
-	enabled := p.Enabled
+	next := *p
+	next.DisplayName = p.Provider + a.suffix()
+	next.APIKey = "key-" + p.Provider + a.suffix()
 	if a.rng.IntN(3) == 0 {
-		enabled = !enabled
+		next.Enabled = !next.Enabled
 	}
-	row, err := a.q.UpdateChatProvider(ctx, chatdb.UpdateChatProviderParams{
-		ID:          p.ID,
-		DisplayName: p.Provider + a.suffix(),
-		APIKey:      "key-" + p.Provider + a.suffix(),
-		Enabled:     enabled,
+
+	old := *p
+	*p = next
+	changed := map[versionKey]uint64{{read: readProviders}: providersFingerprint(a.providers)}
+	*p = old
+
+	return a.mutateRecorded(changed, func() error {
+		row, err := a.q.UpdateChatProvider(ctx, chatdb.UpdateChatProviderParams{
+			ID:          next.ID,
+			DisplayName: next.DisplayName,
+			APIKey:      next.APIKey,
+			Enabled:     next.Enabled,
+		})
+		if err != nil {
+			return fmt.Errorf("UpdateChatProvider %s: %w", next.ID, err)
+		}
+		if providerFingerprint(&row) != providerFingerprint(&next) {
+			return fmt.Errorf("UpdateChatProvider %s stored %+v, want %+v", next.ID, row, next)
+		}
+		*p = row
+		a.changes.providers++
+		return nil
 	})
-	if err != nil {
-		return fmt.Errorf("UpdateChatProvider %s: %w", p.ID, err)
-	}
-	*p = row
-	a.changes.providers++
-	a.book.record(map[versionKey]uint64{
-		{read: readProviders}: providersFingerprint(a.providers),
-	})
-	return nil
 }
 
 // updateConfig renames a model config and changes its options.
 func (a *admin) updateConfig(ctx context.Context) error {
 	c := &a.configs[a.rng.IntN(len(a.configs))]
-	row, err := a.q.UpdateChatModelConfig(ctx, chatdb.UpdateChatModelConfigParams{
-		ID:          c.ID,
-		Provider:    c.Provider,
-		Model:       c.Model,
-		DisplayName: c.Model + a.suffix(),
-		Enabled:     c.Enabled,
-		Options:     []byte(`{"version": ` + strconv.Itoa(a.version) + `}`),
-	})
-	if err != nil {
-		return fmt.Errorf("UpdateChatModelConfig %s: %w", c.ID, err)
-	}
-	*c = row
-	a.changes.configs = append(a.changes.configs, c.ID)
+	next := *c
+	next.DisplayName = c.Model + a.suffix()
+	next.Options = []byte(`{"version": ` + strconv.Itoa(a.version) + `}`)
 
 	changed := map[versionKey]uint64{
-		{read: readModelConfig, id: c.ID}: configFingerprint(c),
+		{read: readModelConfig, id: next.ID}: configFingerprint(&next),
 	}
-	if c.IsDefault {
-		changed[versionKey{read: readDefaultModelConfig}] = configFingerprint(c)
+	if next.IsDefault {
+		changed[versionKey{read: readDefaultModelConfig}] = configFingerprint(&next)
 	}
-	a.book.record(changed)
-	return nil
+
+	return a.mutateRecorded(changed, func() error {
+		row, err := a.q.UpdateChatModelConfig(ctx, chatdb.UpdateChatModelConfigParams{
+			ID:          next.ID,
+			Provider:    next.Provider,
+			Model:       next.Model,
+			DisplayName: next.DisplayName,
+			Enabled:     next.Enabled,
+			Options:     next.Options,
+		})
+		if err != nil {
+			return fmt.Errorf("UpdateChatModelConfig %s: %w", next.ID, err)
+		}
+		if configFingerprint(&row) != configFingerprint(&next) {
+			return fmt.Errorf("UpdateChatModelConfig %s stored %+v, want %+v", next.ID, row, next)
+		}
+		*c = row
+		a.changes.configs = append(a.changes.configs, c.ID)
+		return nil
+	})
 }
 
 // moveDefault makes another model config the default.
@@ -414,41 +466,52 @@ func (a *admin) moveDefault(ctx context.Context) error {
 		}
 	}
 	next := a.rng.IntN(len(a.configs) - 1)
-	if next >= old && old >= 0 {
+	if old >= 0 && next >= old {
 		next++ // any config but the current default
 	}
 
 	c := &a.configs[next]
-	if err := a.q.SetDefaultChatModelConfig(ctx, c.ID); err != nil {
-		return fmt.Errorf("SetDefaultChatModelConfig %s: %w", c.ID, err)
-	}
-	c.IsDefault = true
+	becomes := *c
+	becomes.IsDefault = true
 	changed := map[versionKey]uint64{
-		{read: readModelConfig, id: c.ID}: configFingerprint(c),
-		{read: readDefaultModelConfig}:    configFingerprint(c),
+		{read: readModelConfig, id: c.ID}: configFingerprint(&becomes),
+		{read: readDefaultModelConfig}:    configFingerprint(&becomes),
 	}
 	if old >= 0 {
-		a.configs[old].IsDefault = false
-		changed[versionKey{read: readModelConfig, id: a.configs[old].ID}] = configFingerprint(&a.configs[old])
+		was := a.configs[old]
+		was.IsDefault = false
+		changed[versionKey{read: readModelConfig, id: was.ID}] = configFingerprint(&was)
 	}
-	a.changes.defaultMoves++
-	a.book.record(changed)
-	return nil
+
+	return a.mutateRecorded(changed, func() error {
+		if err := a.q.SetDefaultChatModelConfig(ctx, c.ID); err != nil {
+			return fmt.Errorf("SetDefaultChatModelConfig %s: %w", c.ID, err)
+		}
+		c.IsDefault = true
+		if old >= 0 {
+			a.configs[old].IsDefault = false
+		}
+		a.changes.defaultMoves++
+		return nil
+	})
 }
 
 // upsertPrompt sets a user's custom prompt, creating it for most users.
 func (a *admin) upsertPrompt(ctx context.Context) error {
 	user := a.users[a.rng.IntN(len(a.users))]
 	prompt := "Answer briefly." + a.suffix()
-	if _, err := a.q.UpsertUserChatCustomPrompt(ctx, chatdb.UpsertUserChatCustomPromptParams{
-		UserID: user,
-		Prompt: prompt,
-	}); err != nil {
-		return fmt.Errorf("UpsertUserChatCustomPrompt %s: %w", user, err)
-	}
-	a.changes.prompts = append(a.changes.prompts, user)
-	a.book.record(map[versionKey]uint64{
+	changed := map[versionKey]uint64{
 		{read: readUserPrompt, id: user}: promptFingerprint(prompt),
+	}
+
+	return a.mutateRecorded(changed, func() error {
+		if _, err := a.q.UpsertUserChatCustomPrompt(ctx, chatdb.UpsertUserChatCustomPromptParams{
+			UserID: user,
+			Prompt: prompt,
+		}); err != nil {
+			return fmt.Errorf("UpsertUserChatCustomPrompt %s: %w", user, err)
+		}
+		a.changes.prompts = append(a.changes.prompts, user)
+		return nil
 	})
-	return nil
 }

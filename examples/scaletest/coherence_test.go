@@ -63,12 +63,26 @@ func TestVersionBookUnknownValue(t *testing.T) {
 	}
 }
 
-func TestVersionBookRecord(t *testing.T) {
+func TestVersionBookPrepareComplete(t *testing.T) {
 	key := versionKey{read: readDefaultModelConfig}
 	book := &versionBook{history: map[versionKey][]commit{key: {{fingerprint: 1}}}}
 
+	changed := map[versionKey]uint64{key: 2}
+	book.prepare(changed)
+
+	// While the mutation runs, a read may return either value.
+	for _, fingerprint := range []uint64{1, 2} {
+		got, err := book.staleness(key, fingerprint, time.Now())
+		if err != nil {
+			t.Fatalf("staleness of %d while pending: %v", fingerprint, err)
+		}
+		if got != 0 {
+			t.Errorf("staleness of %d while pending = %v, want 0", fingerprint, got)
+		}
+	}
+
 	before := time.Now()
-	book.record(map[versionKey]uint64{key: 2})
+	book.complete(changed)
 
 	got, err := book.staleness(key, 1, time.Now().Add(time.Second))
 	if err != nil {
@@ -78,7 +92,7 @@ func TestVersionBookRecord(t *testing.T) {
 		t.Errorf("staleness of the replaced value a second after the commit = %v, want >= 1s", got)
 	}
 	if at := book.history[key][1].at; at.Before(before) {
-		t.Errorf("commit time %v is before the record call at %v", at, before)
+		t.Errorf("commit time %v is before the complete call at %v", at, before)
 	}
 }
 
