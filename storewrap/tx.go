@@ -54,8 +54,8 @@ func (q *Querier) Begin(ctx context.Context, txOpts *sql.TxOptions) (*Tx, error)
 // and commits when fn returns nil. When fn returns an error or panics, or
 // the commit fails, the transaction rolls back and no invalidation is
 // applied. InTx then returns fn's error unchanged (joined with the error of
-// the rollback, if that failed too), re-panics with fn's panic value, or
-// returns the commit error. After a successful commit it applies the
+// the rollback, if that failed too), lets fn's panic continue after the
+// rollback, or returns the commit error. After a successful commit it applies the
 // invalidations of fn's mutations. InTx returns [ErrNoDB] when Options.DB
 // is nil and [ErrTxBound] when q is itself bound to a transaction.
 //
@@ -78,7 +78,7 @@ func (q *Querier) InTx(ctx context.Context, txOpts *sql.TxOptions, fn func(tq *Q
 	returned = true
 	if err != nil {
 		if rbErr := tx.Rollback(); rbErr != nil && !errors.Is(rbErr, sql.ErrTxDone) {
-			return errors.Join(err, fmt.Errorf("storewrap: rollback: %w", rbErr))
+			return errors.Join(err, rbErr)
 		}
 		return err
 	}
