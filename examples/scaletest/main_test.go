@@ -135,10 +135,16 @@ func TestRunFloorSingleKeys(t *testing.T) {
 	}
 }
 
+// TestRunCoherenceJSON runs two replicas with an admin making changes.
+// The run lasts a few hundred milliseconds, long enough that a replica
+// without a listener serves about a fifth of its reads stale by more than
+// 100 ms. With listeners the measured runs have none, but under the race
+// detector on a busy machine a notification can take longer than 100 ms
+// to be applied, so the test allows a few.
 func TestRunCoherenceJSON(t *testing.T) {
-	const chats, turns = 10, 10
+	const chats, turns = 50, 40
 	rep, raw := runJSON(t, "-chats", strconv.Itoa(chats), "-turns", strconv.Itoa(turns),
-		"-users", "5", "-models", "3", "-replicas", "2", "-admin-rate", "500")
+		"-users", "5", "-models", "3", "-replicas", "2", "-admin-rate", "200")
 
 	checkKeys(t, "coherence", raw["coherence"], "replicas", "reads_checked", "stale_reads", "max_staleness_ms")
 	if rep.Coherence == nil {
@@ -150,9 +156,10 @@ func TestRunCoherenceJSON(t *testing.T) {
 	if want := int64(4 * chats * turns); rep.Coherence.ReadsChecked != want {
 		t.Errorf("coherence.reads_checked = %d, want four per turn, %d", rep.Coherence.ReadsChecked, want)
 	}
-	if rep.Coherence.StaleReads > rep.Coherence.ReadsChecked {
-		t.Errorf("coherence.stale_reads = %d, more than the %d reads checked",
-			rep.Coherence.StaleReads, rep.Coherence.ReadsChecked)
+	if maxStale := rep.Coherence.ReadsChecked / 20; rep.Coherence.StaleReads > maxStale {
+		t.Errorf("coherence.stale_reads = %d of %d, want at most %d (5 %%) with connected listeners "+
+			"(max staleness %v ms)",
+			rep.Coherence.StaleReads, rep.Coherence.ReadsChecked, maxStale, rep.Coherence.MaxStalenessMs)
 	}
 	if rep.Coherence.MaxStalenessMs < 0 {
 		t.Errorf("coherence.max_staleness_ms = %v, want >= 0", rep.Coherence.MaxStalenessMs)

@@ -81,21 +81,22 @@ func milliseconds(d time.Duration) float64 {
 
 // floorInputs is what the floor of each hot read depends on.
 type floorInputs struct {
-	cfg        *config
-	ds         *dataset
-	elapsed    time.Duration // of the cached run
-	changes    adminChanges
-	reconnects []int // listener reconnects per replica; each drops every cached key
+	cfg     *config
+	ds      *dataset
+	elapsed time.Duration // of the cached run
+	changes adminChanges
+	drops   []uint64 // per replica, the listener's drops of every cached read
 }
 
 // floors returns, by query name, the fewest database calls that the TTLs
 // allow in the cached run. On each replica that is the distinct keys it
 // reads times the TTL windows that the run touched, plus one call for each
-// invalidation of a key that the replica reads. The invalidation
-// rules are storewrap's: a provider change drops the providers, every
-// model config and the default; a model config change drops that config
-// and the default; moving the default drops every model config and the
-// default; a prompt change drops that user's prompt.
+// invalidation of a key that the replica reads. A drop of every cached
+// read by the listener counts as an invalidation of every key. The
+// invalidation rules are storewrap's: a provider change drops the
+// providers, every model config and the default; a model config change
+// drops that config and the default; moving the default drops every model
+// config and the default; a prompt change drops that user's prompt.
 func floors(in floorInputs) map[string]int64 {
 	configWindows := windows(in.elapsed, configTTL)
 	promptWindows := windows(in.elapsed, userPromptTTL)
@@ -105,8 +106,8 @@ func floors(in floorInputs) map[string]int64 {
 	for r, keys := range replicaKeys(in.ds, in.cfg.replicas) {
 		configs, users := int64(len(keys.configs)), int64(len(keys.users))
 		drops := int64(0)
-		if r < len(in.reconnects) {
-			drops = int64(in.reconnects[r])
+		if r < len(in.drops) {
+			drops = int64(in.drops[r])
 		}
 
 		updatedConfigs := int64(0)

@@ -45,11 +45,11 @@ func TestFloors(t *testing.T) {
 			defaultMoves: 1,
 			prompts:      []uuid.UUID{user1, user3},
 		},
-		reconnects: []int{0, 1},
+		drops: []uint64{0, 1},
 	}
 
 	// Replica 0 reads configs {1, 2} and user {1}; replica 1 reads config
-	// {1} and user {2} and reconnected once.
+	// {1} and user {2} and dropped every cached read once.
 	want := map[string]int64{
 		// 1 window + 1 provider change on each, plus one drop on replica 1.
 		"GetEnabledChatProviders": (1 + 1) + (1 + 1 + 1),

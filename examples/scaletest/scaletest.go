@@ -79,17 +79,23 @@ func runAll(ctx context.Context, cfg *config, stderr io.Writer) (_ *report, err 
 	}
 
 	floor := floors(floorInputs{
-		cfg:        cfg,
-		ds:         ds,
-		elapsed:    cached.elapsed,
-		changes:    cached.changes,
-		reconnects: cached.reconnects,
+		cfg:     cfg,
+		ds:      ds,
+		elapsed: cached.elapsed,
+		changes: cached.changes,
+		drops:   cached.drops,
 	})
 	rep.Queries = queryReports(uncachedCalls.Counts(), cachedCalls.Counts(), floor)
 	rep.Uncached = newRunReport(uncached)
 	rep.Cached = newRunReport(cached.loadResult)
 	rep.Limit = newRunReport(limit)
 	rep.Coherence = cached.coherence
+	for r, n := range cached.drops {
+		if n > 0 {
+			fmt.Fprintf(stderr, "scaletest: the listener of replica %d dropped every cached read %d "+
+				"times during the cached run, because it reconnected or fell behind\n", r, n)
+		}
+	}
 	rep.elapsed = [3]time.Duration{uncached.elapsed, cached.elapsed, limit.elapsed}
 	return rep, nil
 }
@@ -141,9 +147,9 @@ func (l *loads) measure(ctx context.Context, name string, turn turnFunc) (*loadR
 // cachedResult is the outcome of the cached run.
 type cachedResult struct {
 	*loadResult
-	changes    adminChanges
-	reconnects []int
-	coherence  *coherenceReport // nil when the run checked no reads
+	changes   adminChanges
+	drops     []uint64         // per replica, the listener's drops of every cached read
+	coherence *coherenceReport // nil when the run checked no reads
 }
 
 // runCached runs the load through cfg.replicas storewrap decorators over
@@ -161,12 +167,13 @@ func (l *loads) runCached(ctx context.Context, db *sql.DB, dsn string, calls *db
 		queriers[i] = r
 	}
 
+	dropsBefore := dropAlls(replicas)
 	if !l.cfg.checksCoherence() {
 		result, err := l.measure(ctx, "cached", readTurn(queriers, nil))
 		if err != nil {
 			return nil, err
 		}
-		return &cachedResult{loadResult: result, reconnects: reconnects(replicas)}, nil
+		return &cachedResult{loadResult: result, drops: dropsSince(replicas, dropsBefore)}, nil
 	}
 
 	book := newVersionBook(l.ds)
@@ -194,7 +201,7 @@ func (l *loads) runCached(ctx context.Context, db *sql.DB, dsn string, calls *db
 	return &cachedResult{
 		loadResult: result,
 		changes:    adm.changes,
-		reconnects: reconnects(replicas),
+		drops:      dropsSince(replicas, dropsBefore),
 		coherence: &coherenceReport{
 			Replicas:       l.cfg.replicas,
 			ReadsChecked:   checker.checked.Load(),
@@ -206,11 +213,16 @@ func (l *loads) runCached(ctx context.Context, db *sql.DB, dsn string, calls *db
 
 // newReplicas returns n decorators of q with storewrap's default cache
 // options. With more than one, each listens for the others'
-// invalidations on its own connection to dsn.
+// invalidations on its own connection to dsn. storewrap.New returns once
+// the listener has received a notification of its own, so every replica
+// is listening before the load starts.
 func newReplicas(ctx context.Context, n int, db *sql.DB, dsn string, q chatdb.Querier) ([]*storewrap.Querier, error) {
 	replicas := make([]*storewrap.Querier, 0, n)
 	for i := range n {
 		opts := storewrap.Options{Context: ctx, DB: db}
+		if n > 1 {
+			opts.Listener = storewrap.ListenerOptions{DSN: dsn}
+		}
 		r, err := storewrap.New(q, opts)
 		if err != nil {
 			closeReplicas(replicas)
@@ -227,10 +239,23 @@ func closeReplicas(replicas []*storewrap.Querier) {
 	}
 }
 
-// reconnects returns how many times each replica's listener reconnected,
-// each of which dropped every cached key.
-func reconnects(replicas []*storewrap.Querier) []int {
-	// TODO: read the reconnect count from storewrap's listener statistics
-	// once the listener exists.
-	return make([]int, len(replicas))
+// dropAlls returns how many times each replica's listener has dropped
+// every cached read: on connecting, on reconnecting, after a malformed
+// payload, and when notifications arrived faster than it applied them.
+func dropAlls(replicas []*storewrap.Querier) []uint64 {
+	drops := make([]uint64, len(replicas))
+	for i, r := range replicas {
+		drops[i] = r.Stats().Listener.DropAlls
+	}
+	return drops
+}
+
+// dropsSince returns the drops of every cached read since before was
+// taken with dropAlls.
+func dropsSince(replicas []*storewrap.Querier, before []uint64) []uint64 {
+	drops := dropAlls(replicas)
+	for i := range drops {
+		drops[i] -= before[i]
+	}
+	return drops
 }
