@@ -22,7 +22,7 @@ type proxyMode int32
 const (
 	// proxyForward forwards both directions unchanged.
 	proxyForward proxyMode = iota
-	// proxyBlackhole accepts connections and never answers, like a server
+	// proxyBlackhole accepts connections and never replies, like a server
 	// that hangs or a network that drops packets after the handshake.
 	proxyBlackhole
 	// proxyDropNotifications forwards everything except the server's
@@ -204,6 +204,13 @@ func dsnWith(t *testing.T, dsn string, params map[string]string) string {
 				host = v
 			case "port":
 				port = v
+			case "user":
+				// The user in the URL wins over a user parameter.
+				if password, ok := u.User.Password(); ok {
+					u.User = url.UserPassword(v, password)
+				} else {
+					u.User = url.User(v)
+				}
 			default:
 				query.Set(k, v)
 			}
