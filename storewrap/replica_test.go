@@ -743,9 +743,12 @@ func TestNewFailsStartupCheck(t *testing.T) {
 	dsn, db := testDatabase(t)
 	_, proxied := startProxy(t, dsn, proxyDropNotifications)
 	_, err := New(chatdb.New(db), Options{
-		Listener: ListenerOptions{DSN: proxied, StartupCheckTimeout: 300 * time.Millisecond},
+		Listener: ListenerOptions{DSN: proxied, StartupCheckTimeout: time.Second},
 	})
 	if !errors.Is(err, ErrListenerStartup) {
 		t.Fatalf("New through a proxy that drops notifications: %v, want an error wrapping ErrListenerStartup", err)
+	}
+	if !strings.Contains(err.Error(), "did not arrive") {
+		t.Errorf("error %q does not say that the probe did not arrive", err)
 	}
 }
