@@ -247,8 +247,8 @@ func (l *invalidationListener) lastError() error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.lastErr == nil {
-		return errors.New("no connection attempt has failed yet, so the server accepts " +
-			"connections but does not complete them")
+		return errors.New("no connection attempt has completed or failed yet, so the server " +
+			"or the network does not respond")
 	}
 	return l.lastErr
 }

@@ -467,7 +467,7 @@ func TestListenerStartupCheck(t *testing.T) {
 	}{
 		{"refused", proxyForward, true, 300 * time.Millisecond, "connection refused"},
 		{"hanging", proxyBlackhole, false, 300 * time.Millisecond,
-			"server accepts connections but does not complete them"},
+			"no connection attempt has completed or failed yet"},
 		{"notifications dropped", proxyDropNotifications, false, time.Second, "did not arrive"},
 	}
 	for _, tt := range tests {
