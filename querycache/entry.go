@@ -251,15 +251,9 @@ func (e *Entry[K, V]) callFill(key K) (value V, err error) {
 // stale, then releases the waiters. User hooks (NotFound, Clone) run before
 // mu is taken.
 func (e *Entry[K, V]) finish(key K, f *flight[V], stale *item[K, V], value V, err error) {
-	var panicErr *PanicError
-	isPanic := errors.As(err, &panicErr)
-	storable := err == nil ||
-		(!isPanic && err != errFillExited && e.opts.NotFound != nil && e.opts.NotFound(err))
-	var stored V
+	stored, storable, err := e.prepare(value, err)
 	lifetime := e.opts.TTL
-	if err == nil {
-		stored = e.clone(value)
-	} else {
+	if err != nil {
 		lifetime = e.opts.NotFoundTTL
 	}
 	if e.opts.TTLJitter > 0 {
@@ -281,7 +275,8 @@ func (e *Entry[K, V]) finish(key K, f *flight[V], stale *item[K, V], value V, er
 
 	if !storable {
 		e.fillErrors.Add(1)
-		if isPanic {
+		var panicErr *PanicError
+		if errors.As(err, &panicErr) {
 			e.fillPanics.Add(1)
 		}
 		if stale != nil {
@@ -291,6 +286,28 @@ func (e *Entry[K, V]) finish(key K, f *flight[V], stale *item[K, V], value V, er
 	}
 	f.value, f.err = value, err
 	close(f.done)
+}
+
+// prepare decides whether a fill's result is stored, and clones the value
+// to store. It runs the NotFound and Clone hooks in the fill's goroutine,
+// so a hook that panics turns the result into a [*PanicError] that reaches
+// the waiters and is not stored, instead of crashing the process.
+func (e *Entry[K, V]) prepare(value V, err error) (stored V, storable bool, outErr error) {
+	defer func() {
+		if r := recover(); r != nil {
+			var zero V
+			stored, storable = zero, false
+			outErr = &PanicError{Value: r, Stack: debug.Stack()}
+		}
+	}()
+	if err == nil {
+		return e.clone(value), true, nil
+	}
+	var panicErr *PanicError
+	if errors.As(err, &panicErr) || err == errFillExited || e.opts.NotFound == nil {
+		return stored, false, err
+	}
+	return stored, e.opts.NotFound(err), err
 }
 
 // storeLocked publishes a result for key, evicting a key first if the

@@ -973,3 +973,39 @@ func TestMissAfterConcurrentStoreDoesNotFillAgain(t *testing.T) {
 		t.Errorf("fill calls = %d, want 1", calls)
 	}
 }
+
+func TestPanickingHookIsAnError(t *testing.T) {
+	tests := []struct {
+		name string
+		opts Options[string]
+		fill func(context.Context, string) (string, error)
+	}{
+		{
+			name: "Clone",
+			opts: Options[string]{TTL: testTTL, Clone: func(string) string { panic("clone failed") }},
+			fill: func(context.Context, string) (string, error) { return "v", nil },
+		},
+		{
+			name: "NotFound",
+			opts: Options[string]{TTL: testTTL, NotFound: func(error) bool { panic("not found failed") }},
+			fill: func(context.Context, string) (string, error) { return "", sql.ErrNoRows },
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.opts.Clock = quartz.NewMock(t)
+			e := newEntry(t, tt.fill, tt.opts)
+			_, err := e.Get(context.Background(), "k")
+			var pe *PanicError
+			if !errors.As(err, &pe) {
+				t.Fatalf("Get error = %v, want a *PanicError", err)
+			}
+			if got := e.Len(); got != 0 {
+				t.Errorf("Len = %d, want 0 (nothing stored)", got)
+			}
+			if got := e.Stats().FillPanics; got != 1 {
+				t.Errorf("Stats.FillPanics = %d, want 1", got)
+			}
+		})
+	}
+}
