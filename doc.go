@@ -12,5 +12,6 @@
 //
 // This root package embeds the SQL that the other packages depend on, so
 // that programs and tests can create the tables without reading files at
-// run time. See [Schema].
+// run time: [Schema] creates the tables, and [Triggers] makes changes that
+// bypass storewrap publish invalidations too.
 package hotread

@@ -27,6 +27,31 @@
 // only after the commit; a rollback applies none. [Querier.Invalidate]
 // applies an invalidation received from elsewhere.
 //
+// # Other replicas
+//
+// With [ListenerOptions.DSN] set, New also starts a listener on its own
+// connection (lib/pq's Listener) that applies the invalidations published
+// by every replica, this one included. PostgreSQL delivers a notification
+// sent inside a transaction only when the transaction commits, so a
+// replica drops an entry no earlier than the commit of the change, and
+// usually within milliseconds of it. Notifications may be lost while the
+// listener reconnects, so each reconnect drops every cached entry; a
+// payload that does not parse does the same and is logged. While the
+// listener is down, the TTL bounds how stale a read can be, unless
+// [ListenerOptions.BypassCacheWhileDisconnected] sends hot reads to the
+// database until it is back. Changes made outside the decorator (psql, a
+// migration, another service) publish the same payloads once the triggers
+// in hotread.Triggers are installed; set [Options.DisablePublish] then.
+//
+// # Staleness bound
+//
+// A read through a Querier returns data at most one TTL older than the
+// newest committed change when the change was made on another replica
+// whose notification was lost, plus [QueryOptions.StaleWhileRefresh] when
+// a refresh window is set. A change made through this Querier is visible
+// to the next read on this replica once the mutation returns (or, in a
+// transaction, once the commit returns).
+//
 // # Every method is classified
 //
 // *Querier implements each method of chatdb.Querier explicitly and embeds
