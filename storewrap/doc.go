@@ -45,12 +45,13 @@
 //
 // # Staleness bound
 //
-// A read through a Querier returns data at most one TTL older than the
-// newest committed change when the change was made on another replica
-// whose notification was lost, plus [QueryOptions.StaleWhileRefresh] when
-// a refresh window is set. A change made through this Querier is visible
-// to the next read on this replica once the mutation returns (or, in a
-// transaction, once the commit returns).
+// A change made through a Querier is seen by the next read on the same
+// replica as soon as the mutation returns, or in a transaction as soon as
+// the commit returns. Other replicas see it once their listener applies
+// the notification, which PostgreSQL sends at the commit. Without a
+// listener, or while it is down, every cached value was read from the
+// database at most one TTL ago, plus [QueryOptions.StaleWhileRefresh] when
+// a refresh window is set, so that is the bound of last resort.
 //
 // # Every method is classified
 //
