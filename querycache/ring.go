@@ -45,12 +45,15 @@ func (r *ring[K, V]) remove(it *item[K, V]) {
 
 // victim returns the first item after the hand that has not been read
 // since the hand last passed it, clearing the referenced bit of each read
-// item it passes. It returns nil only when the ring is empty.
+// item it passes. When concurrent hits keep setting bits behind the hand,
+// it returns the next item whatever its bit. It returns nil only when the
+// ring is empty.
 func (r *ring[K, V]) victim() *item[K, V] {
 	if r.count == 0 {
 		return nil
 	}
-	// Two turns suffice: the first clears every bit it passes.
+	// Without concurrent hits two turns suffice, because the first clears
+	// every bit it passes.
 	for range 2 * len(r.slots) {
 		if r.hand >= len(r.slots) {
 			r.hand = 0
@@ -65,6 +68,19 @@ func (r *ring[K, V]) victim() *item[K, V] {
 			continue
 		}
 		return it
+	}
+	// Hits set referenced bits without Entry.mu, so they can set each bit
+	// again right after the hand clears it. The bound comes first: take the
+	// next item whatever its bit.
+	for range len(r.slots) {
+		if r.hand >= len(r.slots) {
+			r.hand = 0
+		}
+		it := r.slots[r.hand]
+		r.hand++
+		if it != nil {
+			return it
+		}
 	}
 	return nil
 }
