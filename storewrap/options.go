@@ -25,11 +25,19 @@ const maxChannelLen = 63
 
 // Default per-query settings, used where a [QueryOptions] field is zero.
 const (
-	defaultConfigTTL          = 10 * time.Second
-	defaultUserPromptTTL      = 5 * time.Second
-	defaultModelConfigEntries = 4096
-	defaultUserPromptEntries  = 65536
+	// DefaultConfigTTL is the default TTL of the providers, a model config
+	// and the default model config.
+	DefaultConfigTTL = 10 * time.Second
+	// DefaultUserPromptTTL is the default TTL of a user's custom prompt.
+	DefaultUserPromptTTL = 5 * time.Second
+	// DefaultModelConfigMaxEntries is the default bound on cached model
+	// config ids.
+	DefaultModelConfigMaxEntries = 4096
+	// DefaultUserPromptMaxEntries is the default bound on cached users.
+	DefaultUserPromptMaxEntries = 65536
+)
 
+const (
 	// queryHasNoKey is the maxEntries default of a query without a key.
 	queryHasNoKey = -1
 )
@@ -161,18 +169,18 @@ type queryDefaults struct {
 var (
 	providersDefaults = queryDefaults{
 		// The query returns an empty slice, never sql.ErrNoRows.
-		name: "Providers", ttl: defaultConfigTTL, maxEntries: queryHasNoKey,
+		name: "Providers", ttl: DefaultConfigTTL, maxEntries: queryHasNoKey,
 	}
 	modelConfigDefaults = queryDefaults{
-		name: "ModelConfig", ttl: defaultConfigTTL, maxEntries: defaultModelConfigEntries,
+		name: "ModelConfig", ttl: DefaultConfigTTL, maxEntries: DefaultModelConfigMaxEntries,
 		notFound: true,
 	}
 	defaultModelConfigDefaults = queryDefaults{
-		name: "DefaultModelConfig", ttl: defaultConfigTTL, maxEntries: queryHasNoKey,
+		name: "DefaultModelConfig", ttl: DefaultConfigTTL, maxEntries: queryHasNoKey,
 		notFound: true,
 	}
 	userPromptDefaults = queryDefaults{
-		name: "UserPrompt", ttl: defaultUserPromptTTL, maxEntries: defaultUserPromptEntries,
+		name: "UserPrompt", ttl: DefaultUserPromptTTL, maxEntries: DefaultUserPromptMaxEntries,
 		notFound: true,
 	}
 )
