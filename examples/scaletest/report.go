@@ -8,15 +8,15 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+
+	"github.com/hotread/hotread/storewrap"
 )
 
-// The TTLs of storewrap's default options, which the floor depends on.
-//
-// NOTE: storewrap keeps its defaults unexported, so these repeat them. If
-// they drift apart, the cached calls stop matching the floor.
+// The TTLs of storewrap's default options, which the cached run uses and
+// the floor depends on.
 const (
-	configTTL     = 10 * time.Second // providers, model configs, default model config
-	userPromptTTL = 5 * time.Second
+	configTTL     = storewrap.DefaultConfigTTL // providers, model configs, default model config
+	userPromptTTL = storewrap.DefaultUserPromptTTL
 )
 
 // hotReads are the names of the four cached queries, in report order.
