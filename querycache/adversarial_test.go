@@ -12,9 +12,9 @@ import (
 // referenced bit without the lock, so they can set it again each time the
 // eviction hand clears it. The bound must hold all the same.
 //
-// Before the eviction hand had a fallback, this failed in most runs within
-// the budget; the race it needs is timing-dependent, so a pass proves less
-// than a failure.
+// The race it needs depends on timing. Without the fallback in
+// ring.victim it fails in most runs within the budget, so a pass proves
+// less than a failure.
 func TestMaxEntriesHoldsUnderConcurrentHits(t *testing.T) {
 	const (
 		maxEntries = 1
