@@ -205,7 +205,8 @@ func mutateInTx[R any](
 // mutateWithNotify runs a mutation and its notification in one short
 // transaction on Options.DB, so that a crash between the two cannot commit
 // the change without its notification. The local invalidations apply after
-// the commit; when the commit fails nothing is invalidated.
+// commit. When the commit itself fails they apply too, because the outcome
+// of a commit whose reply was lost is unknown; see [Tx.Commit].
 func mutateWithNotify[R any](
 	ctx context.Context,
 	s *state,
@@ -237,6 +238,7 @@ func mutateWithNotify[R any](
 		return zero, fmt.Errorf("storewrap: %s: %w", name, err)
 	}
 	if err := tx.Commit(); err != nil {
+		s.invalidateAll(invs)
 		return zero, fmt.Errorf("storewrap: %s: commit: %w", name, err)
 	}
 

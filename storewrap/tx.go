@@ -92,20 +92,23 @@ func (tx *Tx) Querier() *Querier {
 }
 
 // Commit commits the transaction and then applies the invalidations of
-// the mutations made through [Tx.Querier]. When the commit fails, it
-// returns the error and applies none. A second Commit, or one after
+// the mutations made through [Tx.Querier]. A second Commit, or one after
 // Rollback, returns an error wrapping [sql.ErrTxDone] and applies nothing.
 //
-// NOTE: a commit that fails because the connection broke may still have
-// committed. The other replicas then get the notifications, but this one
-// serves its cached values until their TTL expires.
+// When the commit fails for another reason, Commit still applies the
+// invalidations before it returns the error: a commit whose reply was lost
+// with its connection may have committed, and an extra invalidation costs
+// one query where a missing one would serve stale data until the TTL.
 func (tx *Tx) Commit() error {
 	err := tx.tx.Commit()
 	invs := tx.finish()
-	if err != nil {
+	if err != nil && errors.Is(err, sql.ErrTxDone) {
 		return fmt.Errorf("storewrap: commit: %w", err)
 	}
 	tx.querier.s.invalidateAll(invs)
+	if err != nil {
+		return fmt.Errorf("storewrap: commit: %w", err)
+	}
 	return nil
 }
 

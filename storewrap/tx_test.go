@@ -63,7 +63,6 @@ func TestInTxInvalidatesAfterCommit(t *testing.T) {
 
 func TestInTxRollbackInvalidatesNothing(t *testing.T) {
 	fnErr := errors.New("storewrap test: validation failed")
-	commitErr := errors.New("storewrap test: serialization failure")
 	tests := []struct {
 		name string
 		// fnResult ends the function after its mutation.
@@ -78,16 +77,6 @@ func TestInTxRollbackInvalidatesNothing(t *testing.T) {
 			checkErr: func(t *testing.T, err error) {
 				if err != fnErr {
 					t.Errorf("InTx error = %v, want the function's %v", err, fnErr)
-				}
-			},
-		},
-		{
-			name:      "CommitError",
-			fnResult:  func() error { return nil },
-			expectEnd: func(f *fixture) { f.mock.ExpectCommit().WillReturnError(commitErr) },
-			checkErr: func(t *testing.T, err error) {
-				if !errors.Is(err, commitErr) {
-					t.Errorf("InTx error = %v, want one wrapping %v", err, commitErr)
 				}
 			},
 		},
@@ -109,6 +98,25 @@ func TestInTxRollbackInvalidatesNothing(t *testing.T) {
 			readAll(t, f.q)
 		})
 	}
+}
+
+// A commit that fails may still have committed, so InTx applies the
+// invalidations and returns the error.
+func TestInTxCommitErrorInvalidates(t *testing.T) {
+	f := primed(t, Options{}, true)
+	ctx := t.Context()
+	commitErr := errors.New("storewrap test: connection lost at commit")
+	f.mock.ExpectBegin()
+	f.expectDeleteConfigD()
+	f.mock.ExpectCommit().WillReturnError(commitErr)
+	err := f.q.InTx(ctx, nil, func(tq *Querier) error {
+		return tq.DeleteChatModelConfig(ctx, configD.ID)
+	})
+	if !errors.Is(err, commitErr) {
+		t.Errorf("InTx error = %v, want one wrapping %v", err, commitErr)
+	}
+	f.expectReads(readConfigD | readDefault)
+	readAll(t, f.q)
 }
 
 func TestInTxPanicRollsBackAndRepanics(t *testing.T) {
