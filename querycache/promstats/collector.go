@@ -39,6 +39,16 @@ type StatsSource interface {
 	Stats() querycache.Stats
 }
 
+// StatsFunc adapts a function to a [StatsSource], so that a source can be
+// any function that returns [querycache.Stats], for example one that picks
+// a field of a larger snapshot. The function is subject to the same rules
+// as Stats: it runs during the scrape, so it must be safe for concurrent
+// use and return quickly.
+type StatsFunc func() querycache.Stats
+
+// Stats returns f().
+func (f StatsFunc) Stats() querycache.Stats { return f() }
+
 // Options configures a [Collector]. The zero value selects every default.
 type Options struct {
 	// Namespace is the first part of every metric name, as in
@@ -98,13 +108,13 @@ func New(opts Options) *Collector {
 
 // Add registers s under the label value query, so that every scrape
 // reports its counters with query="<query>". It returns an error wrapping
-// [ErrInvalid] when query is empty or s is nil, and one wrapping
-// [ErrDuplicate] when query was already added.
+// [ErrInvalid] when query is empty or s is nil, a nil [StatsFunc]
+// included, and one wrapping [ErrDuplicate] when query was already added.
 func (c *Collector) Add(query string, s StatsSource) error {
 	if query == "" {
 		return fmt.Errorf("%w: query label is empty", ErrInvalid)
 	}
-	if s == nil {
+	if f, isFunc := s.(StatsFunc); s == nil || (isFunc && f == nil) {
 		return fmt.Errorf("%w: source for query %q is nil", ErrInvalid, query)
 	}
 

@@ -203,6 +203,30 @@ type fixedStats querycache.Stats
 
 func (s fixedStats) Stats() querycache.Stats { return querycache.Stats(s) }
 
+func TestStatsFuncReadOnEachScrape(t *testing.T) {
+	c := New(Options{})
+	var hits uint64
+	err := c.Add("providers", StatsFunc(func() querycache.Stats {
+		return querycache.Stats{Hits: hits}
+	}))
+	if err != nil {
+		t.Fatalf("Add(StatsFunc): %v", err)
+	}
+
+	for _, want := range []uint64{0, 7} {
+		hits = want
+		expected := fmt.Sprintf(`
+# HELP hotread_cache_hits_total Gets answered with a fresh stored value.
+# TYPE hotread_cache_hits_total counter
+hotread_cache_hits_total{query="providers"} %d
+`, want)
+		err := testutil.CollectAndCompare(c, strings.NewReader(expected), "hotread_cache_hits_total")
+		if err != nil {
+			t.Errorf("with Hits %d, collected metrics differ:\n%v", want, err)
+		}
+	}
+}
+
 func TestCollectorNamespace(t *testing.T) {
 	c := New(Options{Namespace: "chat"})
 	if err := c.Add("providers", fixedStats{Hits: 3, Entries: 1}); err != nil {
@@ -263,6 +287,7 @@ func TestCollectorAddRejects(t *testing.T) {
 	}{
 		{"empty label", "", fixedStats{}, ErrInvalid},
 		{"nil source", "model_config", nil, ErrInvalid},
+		{"nil StatsFunc", "model_config", StatsFunc(nil), ErrInvalid},
 		{"duplicate label", "providers", fixedStats{}, ErrDuplicate},
 	}
 	for _, tt := range tests {
