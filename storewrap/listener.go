@@ -85,6 +85,7 @@ type invalidationListener struct {
 	probeChannel string
 	probeToken   string
 	probed       chan struct{} // receives once the probe has arrived
+	attemptFail  chan error    // receives the first failed connection attempt
 
 	queue       chan Invalidation // parsed notifications for applyLoop
 	wake        chan struct{}     // signals applyLoop that dropPending is set
@@ -137,6 +138,7 @@ func startInvalidationListener(cfg listenerConfig) (*invalidationListener, error
 		probeChannel:  "hotread_probe_" + probeChannel,
 		probeToken:    probeToken,
 		probed:        make(chan struct{}, 1),
+		attemptFail:   make(chan error, 1),
 		queue:         make(chan Invalidation, applyQueueLen),
 		wake:          make(chan struct{}, 1),
 		stop:          make(chan struct{}),
@@ -221,6 +223,10 @@ func (l *invalidationListener) check() error {
 		if err != nil {
 			return fmt.Errorf("%w: LISTEN on channel %s: %w", ErrListenerStartup, l.cfg.channel, err)
 		}
+	case err := <-l.attemptFail:
+		// The next attempt waits for the reconnect interval, usually
+		// longer than the check's timeout, so report this one at once.
+		return fmt.Errorf("%w: connect: %w", ErrListenerStartup, err)
 	case <-ctx.Done():
 		return fmt.Errorf("%w: not connected within %v: %w",
 			ErrListenerStartup, timeout, l.lastError())
@@ -286,6 +292,10 @@ func (l *invalidationListener) onEvent(event pq.ListenerEventType, err error) {
 	case pq.ListenerEventConnectionAttemptFailed:
 		retryIn := l.dialer.failed()
 		l.update(func() { l.pqUp = false; l.lastErr = err })
+		select {
+		case l.attemptFail <- err:
+		default:
+		}
 		if ok, suppressed := l.connectionLog.allow(); ok {
 			l.cfg.logger.Warn("storewrap: listener failed to connect; retrying",
 				"channel", l.cfg.channel, "error", err, "retry_in", retryIn, "suppressed", suppressed)
