@@ -34,9 +34,9 @@ func newStripedCounter() *stripedCounter {
 
 // inc adds one. Goroutine stacks start at 8 KiB and do not overlap, so the
 // stack address divided by 8 KiB differs between goroutines that run at the
-// same time and stays the same within one, which spreads concurrent
+// same time and stays the same within one. That spreads concurrent
 // increments over the stripes at the cost of one shift. The address is
-// only hashed, never dereferenced.
+// never dereferenced.
 func (c *stripedCounter) inc() {
 	var onStack byte
 	slot := uint32(uintptr(unsafe.Pointer(&onStack)) >> 13)

@@ -10,8 +10,8 @@
 //     exclusive lock, reads the clock once and allocates nothing beyond the
 //     optional [Options.Clone].
 //   - Concurrent misses of k share one fill. The fill runs under the context
-//     given to [New], never under a caller's context; a caller that gives up
-//     gets its own ctx.Err() and the fill goes on for the others.
+//     given to [New], never under a caller's context, so a caller that gives
+//     up gets its own ctx.Err() and the fill goes on for the others.
 //   - After Invalidate(k) returns, no fill of k that was running is stored,
 //     and every later Get of k waits for a fill that started after the
 //     invalidation. A read that starts after a committed change and its

@@ -4,11 +4,11 @@ package querycache
 // only grows over the entry's life, so the difference of two snapshots
 // counts what happened between them.
 type Stats struct {
-	// Hits counts Gets answered with a fresh stored value.
+	// Hits counts Gets served from a fresh stored value.
 	Hits uint64
-	// NegativeHits counts Gets answered with a stored "not found" error.
+	// NegativeHits counts Gets served from a stored "not found" error.
 	NegativeHits uint64
-	// StaleHits counts Gets answered with an expired value inside the
+	// StaleHits counts Gets served from an expired value inside the
 	// StaleWhileRefresh window.
 	StaleHits uint64
 	// Misses counts Gets that found nothing usable and waited for a fill,

@@ -96,9 +96,10 @@ func (tx *Tx) Querier() *Querier {
 // Rollback, returns an error wrapping [sql.ErrTxDone] and applies nothing.
 //
 // When the commit fails for another reason, Commit still applies the
-// invalidations before it returns the error: a commit whose reply was lost
-// with its connection may have committed, and an extra invalidation costs
-// one query where a missing one would serve stale data until the TTL.
+// invalidations before it returns the error, because a commit whose reply
+// was lost with its connection may have committed. An extra invalidation
+// costs one query, where a missing one would serve stale data until the
+// TTL.
 func (tx *Tx) Commit() error {
 	err := tx.tx.Commit()
 	invs := tx.finish()
