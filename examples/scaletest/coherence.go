@@ -95,9 +95,9 @@ func (b *versionBook) prepare(changes map[versionKey]uint64) {
 }
 
 // complete sets the commit time of the values that prepare appended for
-// keys to now. The time is read with the lock held, so that a read that
-// begins after it is checked against the new values.
-func (b *versionBook) complete(keys map[versionKey]uint64) {
+// keys to now, and returns that time. The time is read with the lock held,
+// so that a read that begins after it is checked against the new values.
+func (b *versionBook) complete(keys map[versionKey]uint64) time.Time {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	at := time.Now()
@@ -105,6 +105,7 @@ func (b *versionBook) complete(keys map[versionKey]uint64) {
 		h := b.history[k]
 		h[len(h)-1].at = at
 	}
+	return at
 }
 
 // staleness returns how long the value with the fingerprint had been
@@ -291,13 +292,31 @@ func promptFingerprint(prompt string) uint64 {
 	return hashString(fnvOffset, prompt)
 }
 
-// adminChanges counts the admin's committed changes by the invalidations
-// they cause, for the floor of each hot read.
-type adminChanges struct {
-	providers    int         // provider updates
-	configs      []uuid.UUID // model config updates, by config
-	defaultMoves int         // moves of the default model config
-	prompts      []uuid.UUID // prompt upserts, by user
+// changeKind classifies the admin's changes by the cached reads that
+// storewrap invalidates for them.
+type changeKind uint8
+
+const (
+	// changeProvider is a provider update. It invalidates the providers,
+	// every model config and the default model config.
+	changeProvider changeKind = iota
+	// changeModelConfig is an update of one model config. It invalidates
+	// that config and the default model config.
+	changeModelConfig
+	// changeDefault moves the default to another model config. It
+	// invalidates every model config and the default model config.
+	changeDefault
+	// changePrompt is an upsert of one user's prompt. It invalidates that
+	// user's prompt.
+	changePrompt
+)
+
+// adminChange is one committed change of the admin, for the floor of each
+// hot read.
+type adminChange struct {
+	kind changeKind
+	id   uuid.UUID // the model config or the user changed; zero for the other kinds
+	at   time.Time // when the mutation had returned, so its commit had completed
 }
 
 // admin changes providers, model configs and prompts through one replica,
@@ -315,7 +334,7 @@ type admin struct {
 	users     []uuid.UUID
 
 	version int // number of changes made, written into changed rows
-	changes adminChanges
+	changes []adminChange
 }
 
 func newAdmin(q chatdb.Querier, book *versionBook, ds *dataset, seed uint64) *admin {
@@ -375,15 +394,17 @@ func (a *admin) suffix() string {
 }
 
 // mutateRecorded records changed as pending in the book, runs mutate and
-// then completes the commit. The values must be predicted before the
-// mutation, because another replica may read them as soon as the database
-// has committed, before mutate returns.
-func (a *admin) mutateRecorded(changed map[versionKey]uint64, mutate func() error) error {
+// then completes the commit and appends change, stamped with the commit
+// time, to a.changes. The values must be predicted before the mutation,
+// because another replica may read them as soon as the database has
+// committed, before mutate returns.
+func (a *admin) mutateRecorded(change adminChange, changed map[versionKey]uint64, mutate func() error) error {
 	a.book.prepare(changed)
 	if err := mutate(); err != nil {
 		return err
 	}
-	a.book.complete(changed)
+	change.at = a.book.complete(changed)
+	a.changes = append(a.changes, change)
 	return nil
 }
 
@@ -403,7 +424,7 @@ func (a *admin) updateProvider(ctx context.Context) error {
 	changed := map[versionKey]uint64{{read: readProviders}: providersFingerprint(a.providers)}
 	*p = old
 
-	return a.mutateRecorded(changed, func() error {
+	return a.mutateRecorded(adminChange{kind: changeProvider}, changed, func() error {
 		row, err := a.q.UpdateChatProvider(ctx, chatdb.UpdateChatProviderParams{
 			ID:          next.ID,
 			DisplayName: next.DisplayName,
@@ -417,7 +438,6 @@ func (a *admin) updateProvider(ctx context.Context) error {
 			return fmt.Errorf("UpdateChatProvider %s stored %+v, want %+v", next.ID, row, next)
 		}
 		*p = row
-		a.changes.providers++
 		return nil
 	})
 }
@@ -436,7 +456,8 @@ func (a *admin) updateConfig(ctx context.Context) error {
 		changed[versionKey{read: readDefaultModelConfig}] = configFingerprint(&next)
 	}
 
-	return a.mutateRecorded(changed, func() error {
+	change := adminChange{kind: changeModelConfig, id: next.ID}
+	return a.mutateRecorded(change, changed, func() error {
 		row, err := a.q.UpdateChatModelConfig(ctx, chatdb.UpdateChatModelConfigParams{
 			ID:          next.ID,
 			Provider:    next.Provider,
@@ -452,7 +473,6 @@ func (a *admin) updateConfig(ctx context.Context) error {
 			return fmt.Errorf("UpdateChatModelConfig %s stored %+v, want %+v", next.ID, row, next)
 		}
 		*c = row
-		a.changes.configs = append(a.changes.configs, c.ID)
 		return nil
 	})
 }
@@ -483,7 +503,7 @@ func (a *admin) moveDefault(ctx context.Context) error {
 		changed[versionKey{read: readModelConfig, id: was.ID}] = configFingerprint(&was)
 	}
 
-	return a.mutateRecorded(changed, func() error {
+	return a.mutateRecorded(adminChange{kind: changeDefault}, changed, func() error {
 		if err := a.q.SetDefaultChatModelConfig(ctx, c.ID); err != nil {
 			return fmt.Errorf("SetDefaultChatModelConfig %s: %w", c.ID, err)
 		}
@@ -491,7 +511,6 @@ func (a *admin) moveDefault(ctx context.Context) error {
 		if old >= 0 {
 			a.configs[old].IsDefault = false
 		}
-		a.changes.defaultMoves++
 		return nil
 	})
 }
@@ -504,14 +523,14 @@ func (a *admin) upsertPrompt(ctx context.Context) error {
 		{read: readUserPrompt, id: user}: promptFingerprint(prompt),
 	}
 
-	return a.mutateRecorded(changed, func() error {
+	change := adminChange{kind: changePrompt, id: user}
+	return a.mutateRecorded(change, changed, func() error {
 		if _, err := a.q.UpsertUserChatCustomPrompt(ctx, chatdb.UpsertUserChatCustomPromptParams{
 			UserID: user,
 			Prompt: prompt,
 		}); err != nil {
 			return fmt.Errorf("UpsertUserChatCustomPrompt %s: %w", user, err)
 		}
-		a.changes.prompts = append(a.changes.prompts, user)
 		return nil
 	})
 }

@@ -53,7 +53,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs := flag.NewFlagSet("scaletest", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
-		fmt.Fprint(fs.Output(), usageHeader)
+		fmt.Fprintf(fs.Output(), usageHeader, configTTL, userPromptTTL)
 		fs.PrintDefaults()
 	}
 
@@ -114,14 +114,19 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	return cfg, nil
 }
 
+// usageHeader is the text before the flags in the usage. Its verbs take
+// the config and prompt TTLs.
 const usageHeader = `Usage: scaletest [flags]
 
 scaletest replays a chat server's load on PostgreSQL three times: through the
 plain generated Querier, through storewrap, and making only each turn's write.
 It prints the database calls of each hot read without and with the cache, the
-floor that the cache's TTLs allow, and the turns per second and p50 and p99
-turn latency of each run. A turn's latency is measured from the moment it
-gets one of the -concurrency slots, so it excludes the wait for a slot.
+floor, and the turns per second and p50 and p99 turn latency of each run. The
+floor is the fewest calls that a cache with storewrap's default TTLs (%v, and
+%v for prompts) could make for the reads of the cached run: per key, one per
+TTL window that a read opened, and one after each invalidation that a later
+read follows. A turn's latency is measured from the moment it gets one of the
+-concurrency slots, so it excludes the wait for a slot.
 
 Flags:
 `

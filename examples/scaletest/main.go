@@ -7,10 +7,12 @@
 // seeded database: through the plain generated Querier, through storewrap,
 // and making only each turn's write, which is the limit that a perfect
 // cache approaches. It prints, for each hot read, the database calls
-// without and with the cache, the floor that the TTLs allow and the
-// reduction, then the turns per second and the p50 and p99 turn latency of
-// the three runs. Calls are counted at the database boundary, by the sqlc
-// query name, never by the cache.
+// without and with the cache, the floor and the reduction, then the turns
+// per second and the p50 and p99 turn latency of the three runs. Calls are
+// counted at the database boundary, by the sqlc query name, never by the
+// cache. The floor is the fewest calls that a cache with storewrap's
+// default TTLs could make for the reads of the cached run: per key, one
+// per TTL window that a read opened, and one after each invalidation.
 //
 // With -replicas N the cached run goes through N decorators, each with its
 // own LISTEN connection, while an admin goroutine changes providers, model

@@ -4,22 +4,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"math"
 	"time"
-
-	"github.com/google/uuid"
-
-	"github.com/hotread/hotread/storewrap"
 )
 
-// The TTLs of storewrap's default options, which the cached run uses and
-// the floor depends on.
-const (
-	configTTL     = storewrap.DefaultConfigTTL // providers, model configs, default model config
-	userPromptTTL = storewrap.DefaultUserPromptTTL
-)
-
-// hotReads are the names of the four cached queries, in report order.
+// hotReads are the names of the four cached queries, in report order,
+// which is also the order of readKind.
 var hotReads = []string{
 	"GetEnabledChatProviders",
 	"GetChatModelConfigByID",
@@ -77,85 +66,6 @@ func newRunReport(r *loadResult) runReport {
 
 func milliseconds(d time.Duration) float64 {
 	return float64(d) / float64(time.Millisecond)
-}
-
-// floorInputs is what the floor of each hot read depends on.
-type floorInputs struct {
-	cfg     *config
-	ds      *dataset
-	elapsed time.Duration // of the cached run
-	changes adminChanges
-	drops   []uint64 // per replica, the listener's drops of every cached read
-}
-
-// floors returns, by query name, the fewest database calls that the TTLs
-// allow in the cached run. On each replica that is the distinct keys it
-// reads times the TTL windows that the run touched, plus one call for each
-// invalidation of a key that the replica reads. A drop of every cached
-// read by the listener counts as an invalidation of every key. The
-// invalidation rules are storewrap's: a provider change drops the
-// providers, every model config and the default; a model config change
-// drops that config and the default; moving the default drops every model
-// config and the default; a prompt change drops that user's prompt.
-func floors(in floorInputs) map[string]int64 {
-	configWindows := windows(in.elapsed, configTTL)
-	promptWindows := windows(in.elapsed, userPromptTTL)
-	ch := &in.changes
-
-	out := make(map[string]int64, len(hotReads))
-	for r, keys := range replicaKeys(in.ds, in.cfg.replicas) {
-		configs, users := int64(len(keys.configs)), int64(len(keys.users))
-		drops := int64(0)
-		if r < len(in.drops) {
-			drops = int64(in.drops[r])
-		}
-
-		updatedConfigs := int64(0)
-		for _, id := range ch.configs {
-			if keys.configs[id] {
-				updatedConfigs++
-			}
-		}
-		updatedPrompts := int64(0)
-		for _, id := range ch.prompts {
-			if keys.users[id] {
-				updatedPrompts++
-			}
-		}
-		providers, moves := int64(ch.providers), int64(ch.defaultMoves)
-
-		out["GetEnabledChatProviders"] += configWindows + providers + drops
-		out["GetChatModelConfigByID"] += configs*(configWindows+providers+moves+drops) + updatedConfigs
-		out["GetDefaultChatModelConfig"] += configWindows + providers + moves +
-			int64(len(ch.configs)) + drops
-		out["GetUserChatCustomPrompt"] += users*(promptWindows+drops) + updatedPrompts
-	}
-	return out
-}
-
-// windows returns how many TTL windows a run of length elapsed touches: a
-// key read throughout the run is filled once per window.
-func windows(elapsed, ttl time.Duration) int64 {
-	return max(int64(math.Ceil(float64(elapsed)/float64(ttl))), 1)
-}
-
-// keySet is the distinct keys that one replica's chats read.
-type keySet struct {
-	configs map[uuid.UUID]bool
-	users   map[uuid.UUID]bool
-}
-
-// replicaKeys returns the keys read through each of n replicas.
-func replicaKeys(ds *dataset, n int) []keySet {
-	sets := make([]keySet, n)
-	for i := range sets {
-		sets[i] = keySet{configs: make(map[uuid.UUID]bool), users: make(map[uuid.UUID]bool)}
-	}
-	for _, c := range ds.chats {
-		sets[c.replica].configs[c.modelConfigID] = true
-		sets[c.replica].users[c.userID] = true
-	}
-	return sets
 }
 
 // queryReports returns the report line of each hot read.

@@ -79,11 +79,10 @@ func runAll(ctx context.Context, cfg *config, stderr io.Writer) (_ *report, err 
 	}
 
 	floor := floors(floorInputs{
-		cfg:     cfg,
-		ds:      ds,
-		elapsed: cached.elapsed,
+		epoch:   cached.epoch,
+		reads:   cached.reads,
 		changes: cached.changes,
-		drops:   cached.drops,
+		drops:   cached.dropTimes,
 	})
 	rep.Queries = queryReports(uncachedCalls.Counts(), cachedCalls.Counts(), floor)
 	rep.Uncached = newRunReport(uncached)
@@ -147,33 +146,38 @@ func (l *loads) measure(ctx context.Context, name string, turn turnFunc) (*loadR
 // cachedResult is the outcome of the cached run.
 type cachedResult struct {
 	*loadResult
-	changes   adminChanges
+	epoch     time.Time                        // the instant that reads' start times count from
+	reads     []map[versionKey][]time.Duration // per replica, each key's read start times
+	changes   []adminChange
 	drops     []uint64         // per replica, the listener's drops of every cached read
+	dropTimes [][]time.Time    // per replica, when each of those drops was seen
 	coherence *coherenceReport // nil when the run checked no reads
 }
 
 // runCached runs the load through cfg.replicas storewrap decorators over
-// calls. When cfg.checksCoherence is true, every hot read is checked for
-// staleness, and an admin changes data through the first decorator
-// meanwhile if cfg.adminRate is positive.
+// calls, and records the start time of every hot read and every
+// invalidation for the floor. When cfg.checksCoherence is true, every hot
+// read is checked for staleness, and an admin changes data through the
+// first decorator meanwhile if cfg.adminRate is positive.
 func (l *loads) runCached(ctx context.Context, db *sql.DB, dsn string, calls *dbcount.DB) (*cachedResult, error) {
 	replicas, err := newReplicas(ctx, l.cfg.replicas, db, dsn, chatdb.New(calls))
 	if err != nil {
 		return nil, err
 	}
 	defer closeReplicas(replicas)
-	queriers := make([]chatdb.Querier, len(replicas))
-	for i, r := range replicas {
-		queriers[i] = r
-	}
 
-	dropsBefore := dropAlls(replicas)
+	rec := startRecording(replicas)
+	queriers := rec.queriers()
+	res := &cachedResult{}
+
 	if !l.cfg.checksCoherence() {
 		result, err := l.measure(ctx, "cached", readTurn(queriers, nil))
+		rec.finish(res)
 		if err != nil {
 			return nil, err
 		}
-		return &cachedResult{loadResult: result, drops: dropsSince(replicas, dropsBefore)}, nil
+		res.loadResult = result
+		return res, nil
 	}
 
 	book := newVersionBook(l.ds)
@@ -191,6 +195,7 @@ func (l *loads) runCached(ctx context.Context, db *sql.DB, dsn string, calls *db
 	result, err := l.measure(ctx, "cached", readTurn(queriers, checker))
 	stopAdmin()
 	adminErr := <-adminDone
+	rec.finish(res)
 	if err != nil {
 		return nil, err
 	}
@@ -198,17 +203,15 @@ func (l *loads) runCached(ctx context.Context, db *sql.DB, dsn string, calls *db
 		return nil, fmt.Errorf("scaletest: cached run: %w", adminErr)
 	}
 
-	return &cachedResult{
-		loadResult: result,
-		changes:    adm.changes,
-		drops:      dropsSince(replicas, dropsBefore),
-		coherence: &coherenceReport{
-			Replicas:       l.cfg.replicas,
-			ReadsChecked:   checker.checked.Load(),
-			StaleReads:     checker.stale.Load(),
-			MaxStalenessMs: milliseconds(time.Duration(checker.maxStaleness.Load())),
-		},
-	}, nil
+	res.loadResult = result
+	res.changes = adm.changes
+	res.coherence = &coherenceReport{
+		Replicas:       l.cfg.replicas,
+		ReadsChecked:   checker.checked.Load(),
+		StaleReads:     checker.stale.Load(),
+		MaxStalenessMs: milliseconds(time.Duration(checker.maxStaleness.Load())),
+	}
+	return res, nil
 }
 
 // newReplicas returns n decorators of q with storewrap's default cache
