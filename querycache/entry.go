@@ -42,10 +42,13 @@ type Entry[K comparable, V any] struct {
 	flights map[K]*flight[V] // guarded by mu
 	ring    ring[K, V]       // guarded by mu
 
-	entries      atomic.Int64
-	hits         *stripedCounter
-	negativeHits *stripedCounter
-	staleHits    *stripedCounter
+	entries atomic.Int64
+	// Hits are counted in xsync's counters, which keep one stripe per
+	// processor, so that concurrent hits on different cores write
+	// different cache lines.
+	hits         *xsync.Counter
+	negativeHits *xsync.Counter
+	staleHits    *xsync.Counter
 	misses       atomic.Uint64
 	coalesced    atomic.Uint64
 	fills        atomic.Uint64
@@ -107,9 +110,9 @@ func New[K comparable, V any](
 		items:        xsync.NewMap[K, *item[K, V]](),
 		flights:      make(map[K]*flight[V]),
 		epoch:        clock.Now(),
-		hits:         newStripedCounter(),
-		negativeHits: newStripedCounter(),
-		staleHits:    newStripedCounter(),
+		hits:         xsync.NewCounter(),
+		negativeHits: xsync.NewCounter(),
+		staleHits:    xsync.NewCounter(),
 	}, nil
 }
 
@@ -129,14 +132,14 @@ func (e *Entry[K, V]) Get(ctx context.Context, key K) (V, error) {
 				it.referenced.Store(true)
 			}
 			if it.err != nil {
-				e.negativeHits.inc()
+				e.negativeHits.Inc()
 			} else {
-				e.hits.inc()
+				e.hits.Inc()
 			}
 			return e.result(it)
 		}
 		if e.opts.StaleWhileRefresh > 0 && now < it.expires+e.opts.StaleWhileRefresh {
-			e.staleHits.inc()
+			e.staleHits.Inc()
 			if it.refreshing.CompareAndSwap(false, true) {
 				e.refresh(it)
 			}
@@ -177,9 +180,9 @@ func (e *Entry[K, V]) miss(ctx context.Context, key K) (V, error) {
 	if it, ok := e.items.Load(key); ok && now < it.expires {
 		e.mu.Unlock()
 		if it.err != nil {
-			e.negativeHits.inc()
+			e.negativeHits.Inc()
 		} else {
-			e.hits.inc()
+			e.hits.Inc()
 		}
 		return e.result(it)
 	}
@@ -393,9 +396,9 @@ func (e *Entry[K, V]) Len() int {
 // Stats returns a snapshot of the entry's counters.
 func (e *Entry[K, V]) Stats() Stats {
 	return Stats{
-		Hits:                e.hits.load(),
-		NegativeHits:        e.negativeHits.load(),
-		StaleHits:           e.staleHits.load(),
+		Hits:                uint64(e.hits.Value()),
+		NegativeHits:        uint64(e.negativeHits.Value()),
+		StaleHits:           uint64(e.staleHits.Value()),
 		Misses:              e.misses.Load(),
 		Coalesced:           e.coalesced.Load(),
 		Fills:               e.fills.Load(),
