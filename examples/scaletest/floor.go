@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"slices"
 	"time"
 
@@ -27,9 +28,9 @@ func ttlOf(read readKind) time.Duration {
 // floorInputs is what the floor of each hot read depends on.
 type floorInputs struct {
 	epoch time.Time // the instant that the read start times count from
-	// reads maps, per replica, each key read to the start times of its
-	// reads since epoch, in any order.
-	reads   []map[versionKey][]time.Duration
+	// reads maps, per replica, each key read to the spans of its reads
+	// since epoch, in any order.
+	reads   []map[versionKey][]readSpan
 	changes []adminChange // made through one replica, and invalidated on every replica
 	drops   [][]time.Time // per replica, when its listener dropped every cached read
 }
@@ -38,8 +39,11 @@ type floorInputs struct {
 // with storewrap's default TTLs could make for the reads of the cached
 // run: per replica and key, one call per window that a read opened. The
 // key's first read opens a window. So does the first read that starts a
-// TTL or more after the read that opened the last window, and the first
-// read after an invalidation of the key.
+// TTL or more after the end of the read that opened the last window, and
+// the first read after an invalidation of the key. A window runs from the
+// end of its read because storewrap counts a value's TTL from the end of
+// its fill, which is no later than the end of the read that waited for it;
+// so no cache with these TTLs can make fewer calls.
 //
 // The invalidation rules are storewrap's, as [changeKind] lists them. A
 // listener's drop of every cached read invalidates every key of its
@@ -47,11 +51,10 @@ type floorInputs struct {
 // its mutation returned, which is also when the coherence check counts it
 // as committed.
 //
-// NOTE: storewrap counts a value's TTL from the end of its fill, not from
-// the start of the read that caused it, and a replica other than the
-// admin's invalidates only when the notification arrives. Both let a real
-// cache serve a read that this floor counts as a new window, so a run can
-// make a call or two fewer than its floor, though rarely.
+// NOTE: a replica other than the admin's invalidates only when the
+// notification arrives, milliseconds after the commit that this floor
+// uses, so with several replicas a run can make a call fewer than its
+// floor when a read falls in between.
 func floors(in floorInputs) map[string]int64 {
 	changes := newInvalidationIndex(in.epoch, in.changes)
 	out := make(map[string]int64, len(hotReads))
@@ -60,8 +63,10 @@ func floors(in floorInputs) map[string]int64 {
 		if r < len(in.drops) {
 			drops = sinceEpoch(in.epoch, in.drops[r])
 		}
-		for key, times := range keys {
-			reads := slices.Sorted(slices.Values(times))
+		for key, spans := range keys {
+			reads := slices.SortedFunc(slices.Values(spans), func(a, b readSpan) int {
+				return cmp.Compare(a.start, b.start)
+			})
 			invalidations := append(changes.of(key), drops...)
 			slices.Sort(invalidations)
 			out[hotReads[key.read]] += fills(reads, invalidations, ttlOf(key.read))
@@ -71,28 +76,28 @@ func floors(in floorInputs) map[string]int64 {
 }
 
 // fills returns the fewest fills that serve the reads of one key when a
-// fill serves every read that starts within ttl of the read that made it,
-// unless an invalidation comes between them. reads and invalidations are
-// sorted times. An invalidation at the same instant as a read counts as
+// fill serves every read that starts within ttl of the end of the read that
+// made it, unless an invalidation comes between them. reads are sorted by
+// start and invalidations are sorted. An invalidation at the same instant as a read counts as
 // after it, because the coherence check treats a read that begins at a
 // commit's instant as begun before the commit.
 //
 // A greedy cover is the fewest: each window starts at the first read that
 // no earlier window serves, so it reaches as far as any window serving
 // that read can.
-func fills(reads, invalidations []time.Duration, ttl time.Duration) int64 {
+func fills(reads []readSpan, invalidations []time.Duration, ttl time.Duration) int64 {
 	var n int64
 	var windowEnd time.Duration
 	next := 0 // index of the first invalidation not yet passed
-	for i, t := range reads {
+	for i, read := range reads {
 		invalidated := false
-		for next < len(invalidations) && invalidations[next] < t {
+		for next < len(invalidations) && invalidations[next] < read.start {
 			invalidated = true
 			next++
 		}
-		if i == 0 || invalidated || t >= windowEnd {
+		if i == 0 || invalidated || read.start >= windowEnd {
 			n++
-			windowEnd = t + ttl
+			windowEnd = read.end + ttl
 		}
 	}
 	return n

@@ -15,6 +15,15 @@ func seconds(s ...float64) []time.Duration {
 	return out
 }
 
+// instants returns reads that end when they start, at the given seconds.
+func instants(s ...float64) []readSpan {
+	out := make([]readSpan, len(s))
+	for i, at := range seconds(s...) {
+		out[i] = readSpan{start: at, end: at}
+	}
+	return out
+}
+
 func TestFills(t *testing.T) {
 	const ttl = 5 * time.Second
 	tests := []struct {
@@ -41,12 +50,26 @@ func TestFills(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := fills(seconds(tt.reads...), seconds(tt.invalidations...), ttl)
+			got := fills(instants(tt.reads...), seconds(tt.invalidations...), ttl)
 			if got != tt.want {
 				t.Errorf("fills(%v, %v, %v) = %d, want %d",
 					tt.reads, tt.invalidations, ttl, got, tt.want)
 			}
 		})
+	}
+}
+
+// A window runs from the end of the read that opened it, as a cached value
+// lives from the end of its fill.
+func TestFillsWindowStartsAtReadEnd(t *testing.T) {
+	const ttl = 5 * time.Second
+	reads := []readSpan{
+		{start: 0, end: 200 * time.Millisecond}, // a slow first read
+		{start: 5100 * time.Millisecond, end: 5100 * time.Millisecond},
+		{start: 5300 * time.Millisecond, end: 5300 * time.Millisecond},
+	}
+	if got := fills(reads, nil, ttl); got != 2 {
+		t.Errorf("fills = %d, want 2 (the read at 5.1 s is served, the one at 5.3 s is not)", got)
 	}
 }
 
@@ -58,20 +81,20 @@ func TestFloors(t *testing.T) {
 
 	in := floorInputs{
 		epoch: epoch,
-		reads: []map[versionKey][]time.Duration{
+		reads: []map[versionKey][]readSpan{
 			{ // replica 0, out of order as a recorder may append them
-				{read: readProviders}:                seconds(9, 1, 3, 5),
-				{read: readModelConfig, id: config1}: seconds(1, 5, 9),
-				{read: readModelConfig, id: config2}: seconds(2),
-				{read: readDefaultModelConfig}:       seconds(1, 3, 5, 9),
-				{read: readUserPrompt, id: user1}:    seconds(1, 4, 6.5),
-				{read: readUserPrompt, id: user2}:    seconds(2, 8),
+				{read: readProviders}:                instants(9, 1, 3, 5),
+				{read: readModelConfig, id: config1}: instants(1, 5, 9),
+				{read: readModelConfig, id: config2}: instants(2),
+				{read: readDefaultModelConfig}:       instants(1, 3, 5, 9),
+				{read: readUserPrompt, id: user1}:    instants(1, 4, 6.5),
+				{read: readUserPrompt, id: user2}:    instants(2, 8),
 			},
 			{ // replica 1
-				{read: readProviders}:                seconds(1, 9),
-				{read: readModelConfig, id: config1}: seconds(1, 2),
-				{read: readDefaultModelConfig}:       seconds(1, 9),
-				{read: readUserPrompt, id: user2}:    seconds(1, 2),
+				{read: readProviders}:                instants(1, 9),
+				{read: readModelConfig, id: config1}: instants(1, 2),
+				{read: readDefaultModelConfig}:       instants(1, 9),
+				{read: readUserPrompt, id: user2}:    instants(1, 2),
 			},
 		},
 		changes: []adminChange{

@@ -58,63 +58,75 @@ func (c *cachedRecording) finish(res *cachedResult) {
 	}
 	res.epoch = c.epoch
 	res.drops = dropsSince(c.replicas, c.dropsBefore)
-	res.reads = make([]map[versionKey][]time.Duration, len(c.recorders))
+	res.reads = make([]map[versionKey][]readSpan, len(c.recorders))
 	for i, r := range c.recorders {
-		res.reads[i] = r.startTimes()
+		res.reads[i] = r.spans()
 	}
 }
 
 // readRecorder is a chatdb.Querier that records when each hot read starts
-// and forwards every call to the Querier it wraps. The floor of each hot
+// and ends, and forwards every call to the Querier it wraps. The floor of each hot
 // read is computed from these times. It is safe for concurrent use.
 //
-// A read costs one clock read and one append under a mutex that no other
+// A read costs two clock reads and one append under a mutex that no other
 // replica shares.
 type readRecorder struct {
 	chatdb.Querier
 	epoch time.Time
 
 	mu sync.Mutex
-	// reads maps each key read through this replica to the start times of
-	// its reads since epoch, in the order they were recorded, which may
-	// differ slightly from the order of the times. Guarded by mu.
-	reads map[versionKey][]time.Duration
+	// reads maps each key read through this replica to the spans of its
+	// reads since epoch, in the order the reads ended. Guarded by mu.
+	reads map[versionKey][]readSpan
+}
+
+// readSpan is when one read started and ended, since the run's epoch.
+type readSpan struct {
+	start, end time.Duration
 }
 
 // newReadRecorder returns a recorder of the hot reads made through q,
 // whose times count from epoch.
 func newReadRecorder(q chatdb.Querier, epoch time.Time) *readRecorder {
-	return &readRecorder{Querier: q, epoch: epoch, reads: make(map[versionKey][]time.Duration)}
+	return &readRecorder{Querier: q, epoch: epoch, reads: make(map[versionKey][]readSpan)}
 }
 
-// record records that a read of key starts now.
-func (r *readRecorder) record(key versionKey) {
-	at := time.Since(r.epoch)
+// now returns the time since the recorder's epoch.
+func (r *readRecorder) now() time.Duration {
+	return time.Since(r.epoch)
+}
+
+// record records that a read of key started at start and ends now.
+func (r *readRecorder) record(key versionKey, start time.Duration) {
+	span := readSpan{start: start, end: r.now()}
 	r.mu.Lock()
-	r.reads[key] = append(r.reads[key], at)
+	r.reads[key] = append(r.reads[key], span)
 	r.mu.Unlock()
 }
 
-// startTimes returns the recorded reads. The map is the recorder's own:
-// call it once the load has finished.
-func (r *readRecorder) startTimes() map[versionKey][]time.Duration {
+// spans returns the recorded reads. The map is the recorder's own: call it
+// once the load has finished.
+func (r *readRecorder) spans() map[versionKey][]readSpan {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return r.reads
 }
 
 func (r *readRecorder) GetEnabledChatProviders(ctx context.Context) ([]chatdb.ChatProvider, error) {
-	r.record(versionKey{read: readProviders})
+	start := r.now()
+	defer r.record(versionKey{read: readProviders}, start)
 	return r.Querier.GetEnabledChatProviders(ctx)
 }
 
 func (r *readRecorder) GetChatModelConfigByID(ctx context.Context, id uuid.UUID) (chatdb.ChatModelConfig, error) {
-	r.record(versionKey{read: readModelConfig, id: id})
+	start := r.now()
+	defer r.record(versionKey{read: readModelConfig, id: id}, start)
 	return r.Querier.GetChatModelConfigByID(ctx, id)
 }
 
 func (r *readRecorder) GetDefaultChatModelConfig(ctx context.Context) (chatdb.ChatModelConfig, error) {
-	r.record(versionKey{read: readDefaultModelConfig})
+	start := r.now()
+	defer r.record(versionKey{read: readDefaultModelConfig}, start)
 	return r.Querier.GetDefaultChatModelConfig(ctx)
 }
 
@@ -122,7 +134,8 @@ func (r *readRecorder) GetUserChatCustomPrompt(
 	ctx context.Context,
 	userID uuid.UUID,
 ) (chatdb.UserChatCustomPrompt, error) {
-	r.record(versionKey{read: readUserPrompt, id: userID})
+	start := r.now()
+	defer r.record(versionKey{read: readUserPrompt, id: userID}, start)
 	return r.Querier.GetUserChatCustomPrompt(ctx, userID)
 }
 

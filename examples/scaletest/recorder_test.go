@@ -78,7 +78,7 @@ func TestReadRecorder(t *testing.T) {
 	if got, want := fake.calls.Load(), int64(4*workers*rounds); got != want {
 		t.Errorf("calls forwarded = %d, want %d", got, want)
 	}
-	reads := r.startTimes()
+	reads := r.spans()
 	keys := []versionKey{
 		{read: readProviders},
 		{read: readModelConfig, id: config},
@@ -89,13 +89,14 @@ func TestReadRecorder(t *testing.T) {
 		t.Errorf("recorded %d keys, want %d", len(reads), len(keys))
 	}
 	for _, k := range keys {
-		times := reads[k]
-		if len(times) != workers*rounds {
-			t.Errorf("%v: recorded %d reads, want %d", k, len(times), workers*rounds)
+		spans := reads[k]
+		if len(spans) != workers*rounds {
+			t.Errorf("%v: recorded %d reads, want %d", k, len(spans), workers*rounds)
 		}
-		for _, d := range times {
-			if d < 0 || d > elapsed {
-				t.Errorf("%v: read at %v since the epoch, want within [0, %v]", k, d, elapsed)
+		for _, span := range spans {
+			if span.start < 0 || span.end < span.start || span.end > elapsed {
+				t.Errorf("%v: read from %v to %v since the epoch, want 0 <= start <= end <= %v",
+					k, span.start, span.end, elapsed)
 				break
 			}
 		}

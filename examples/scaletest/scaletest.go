@@ -146,8 +146,8 @@ func (l *loads) measure(ctx context.Context, name string, turn turnFunc) (*loadR
 // cachedResult is the outcome of the cached run.
 type cachedResult struct {
 	*loadResult
-	epoch     time.Time                        // the instant that reads' start times count from
-	reads     []map[versionKey][]time.Duration // per replica, each key's read start times
+	epoch     time.Time                   // the instant that reads' start times count from
+	reads     []map[versionKey][]readSpan // per replica, each key's read spans
 	changes   []adminChange
 	drops     []uint64         // per replica, the listener's drops of every cached read
 	dropTimes [][]time.Time    // per replica, when each of those drops was seen
