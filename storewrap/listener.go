@@ -226,7 +226,7 @@ func (l *invalidationListener) check() error {
 	case err := <-l.attemptFail:
 		// The next attempt waits for the reconnect interval, usually
 		// longer than the check's timeout, so report this one at once.
-		return fmt.Errorf("%w: connect: %w", ErrListenerStartup, err)
+		return fmt.Errorf("%w: connect to Listener.DSN: %w", ErrListenerStartup, err)
 	case <-ctx.Done():
 		return fmt.Errorf("%w: not connected within %v: %w",
 			ErrListenerStartup, timeout, l.lastError())
