@@ -371,7 +371,6 @@ func (l *invalidationListener) handle(n *pq.Notification) {
 	l.notifications.Add(1)
 	inv, err := ParsePayload(n.Extra)
 	if err != nil {
-		l.malformed.Add(1)
 		l.requestDrop()
 		// The payload itself is not logged: anyone who can connect can
 		// send one, and it may contain user data.
@@ -380,6 +379,9 @@ func (l *invalidationListener) handle(n *pq.Notification) {
 				"channel", n.Channel, "sender_pid", n.BePid, "payload_bytes", len(n.Extra),
 				"error", err, "suppressed", suppressed)
 		}
+		// Counted last, so that a reader who sees the count also sees the
+		// log line.
+		l.malformed.Add(1)
 		return
 	}
 	select {
