@@ -131,11 +131,7 @@ func (e *Entry[K, V]) Get(ctx context.Context, key K) (V, error) {
 			if !it.referenced.Load() {
 				it.referenced.Store(true)
 			}
-			if it.err != nil {
-				e.negativeHits.Inc()
-			} else {
-				e.hits.Inc()
-			}
+			e.countHit(it)
 			return e.result(it)
 		}
 		if e.opts.StaleWhileRefresh > 0 && now < it.expires+e.opts.StaleWhileRefresh {
@@ -147,6 +143,16 @@ func (e *Entry[K, V]) Get(ctx context.Context, key K) (V, error) {
 		}
 	}
 	return e.miss(ctx, key)
+}
+
+// countHit counts a Get served from the fresh item it, as a hit or, for a
+// stored "not found", as a negative hit.
+func (e *Entry[K, V]) countHit(it *item[K, V]) {
+	if it.err != nil {
+		e.negativeHits.Inc()
+	} else {
+		e.hits.Inc()
+	}
 }
 
 // result returns the stored value or error of it, cloning the value.
@@ -179,11 +185,7 @@ func (e *Entry[K, V]) miss(ctx context.Context, key K) (V, error) {
 	// that missed just as a fill finished does not start a second one.
 	if it, ok := e.items.Load(key); ok && now < it.expires {
 		e.mu.Unlock()
-		if it.err != nil {
-			e.negativeHits.Inc()
-		} else {
-			e.hits.Inc()
-		}
+		e.countHit(it)
 		return e.result(it)
 	}
 	f, joined := e.flights[key]

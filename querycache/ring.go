@@ -55,11 +55,7 @@ func (r *ring[K, V]) victim() *item[K, V] {
 	// Without concurrent hits two turns suffice, because the first clears
 	// every bit it passes.
 	for range 2 * len(r.slots) {
-		if r.hand >= len(r.slots) {
-			r.hand = 0
-		}
-		it := r.slots[r.hand]
-		r.hand++
+		it := r.advance(&r.hand)
 		if it == nil {
 			continue
 		}
@@ -73,12 +69,7 @@ func (r *ring[K, V]) victim() *item[K, V] {
 	// again right after the hand clears it. The bound comes first: take the
 	// next item whatever its bit.
 	for range len(r.slots) {
-		if r.hand >= len(r.slots) {
-			r.hand = 0
-		}
-		it := r.slots[r.hand]
-		r.hand++
-		if it != nil {
+		if it := r.advance(&r.hand); it != nil {
 			return it
 		}
 	}
@@ -91,10 +82,17 @@ func (r *ring[K, V]) nextSwept() *item[K, V] {
 	if len(r.slots) == 0 {
 		return nil
 	}
-	if r.sweepHand >= len(r.slots) {
-		r.sweepHand = 0
+	return r.advance(&r.sweepHand)
+}
+
+// advance returns the item in the slot at *hand, or nil for a free slot,
+// and moves *hand to the next slot, wrapping around. The ring must not be
+// empty.
+func (r *ring[K, V]) advance(hand *int) *item[K, V] {
+	if *hand >= len(r.slots) {
+		*hand = 0
 	}
-	it := r.slots[r.sweepHand]
-	r.sweepHand++
+	it := r.slots[*hand]
+	*hand++
 	return it
 }
