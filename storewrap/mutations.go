@@ -237,12 +237,11 @@ func mutateWithNotify[R any](
 		_ = tx.Rollback()
 		return zero, fmt.Errorf("storewrap: %s: %w", name, err)
 	}
-	if err := tx.Commit(); err != nil {
-		s.invalidateAll(invs)
+	err = tx.Commit()
+	s.invalidateAll(invs)
+	if err != nil {
 		return zero, fmt.Errorf("storewrap: %s: commit: %w", name, err)
 	}
-
-	s.invalidateAll(invs)
 	return result, nil
 }
 

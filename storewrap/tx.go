@@ -103,10 +103,9 @@ func (tx *Tx) Querier() *Querier {
 func (tx *Tx) Commit() error {
 	err := tx.tx.Commit()
 	invs := tx.finish()
-	if err != nil && errors.Is(err, sql.ErrTxDone) {
-		return fmt.Errorf("storewrap: commit: %w", err)
+	if !errors.Is(err, sql.ErrTxDone) {
+		tx.querier.s.invalidateAll(invs)
 	}
-	tx.querier.s.invalidateAll(invs)
 	if err != nil {
 		return fmt.Errorf("storewrap: commit: %w", err)
 	}
