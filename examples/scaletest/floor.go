@@ -42,8 +42,8 @@ type floorInputs struct {
 // TTL or more after the end of the read that opened the last window, and
 // the first read after an invalidation of the key. A window runs from the
 // end of its read because storewrap counts a value's TTL from the end of
-// its fill, which is no later than the end of the read that waited for it;
-// so no cache with these TTLs can make fewer calls.
+// its fill, which is no later than the end of the read that waited for it.
+// So no cache with these TTLs can make fewer calls.
 //
 // The invalidation rules are storewrap's, as [changeKind] lists them. A
 // listener's drop of every cached read invalidates every key of its
